@@ -1,0 +1,149 @@
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "broker/protocol/batch_builder.h"
+#include "broker/protocol/byte_order.h"
+#include "broker/protocol/record_batch.h"
+
+namespace strand::protocol {
+namespace {
+
+std::vector<Record> sample_records() {
+  return {
+      Record{"k1", "v1", {{"h", "x"}}, 1'700'000'000'000, 0},
+      Record{std::nullopt, "v2", {}, 1'700'000'000'005, 0},
+      Record{"k3", std::nullopt, {{"a", std::nullopt}, {"b", "2"}}, 1'699'999'999'990, 0},
+  };
+}
+
+TEST(RecordBatch, BuiltBatchParsesWithItsFields) {
+  std::vector<std::byte> bytes = build_batch(sample_records(), {.producer_id = 7,
+                                                                .producer_epoch = 1,
+                                                                .base_sequence = 10});
+  io::Result<RecordBatchView> batch = RecordBatchView::parse(bytes, BatchOrigin::kClient);
+  ASSERT_TRUE(batch.ok()) << batch.error().to_string();
+  EXPECT_EQ(batch->records_count(), 3);
+  EXPECT_EQ(batch->last_offset_delta(), 2);
+  EXPECT_EQ(batch->base_timestamp(), 1'699'999'999'990);
+  EXPECT_EQ(batch->max_timestamp(), 1'700'000'000'005);
+  EXPECT_EQ(batch->producer_id(), 7);
+  EXPECT_EQ(batch->producer_epoch(), 1);
+  EXPECT_EQ(batch->base_sequence(), 10);
+  EXPECT_EQ(batch->compression(), Compression::kNone);
+  EXPECT_FALSE(batch->transactional());
+  EXPECT_FALSE(batch->control());
+  EXPECT_EQ(RecordBatchView::peek_size(bytes).value(), bytes.size());
+}
+
+TEST(RecordBatch, OffsetAndEpochRewriteKeepsCrcValid) {
+  std::vector<std::byte> bytes = build_batch(sample_records());
+  set_base_offset(bytes, 1000);
+  set_partition_leader_epoch(bytes, 5);
+  io::Result<RecordBatchView> batch = RecordBatchView::parse(bytes, BatchOrigin::kLog);
+  ASSERT_TRUE(batch.ok());
+  EXPECT_EQ(batch->base_offset(), 1000);
+  EXPECT_EQ(batch->last_offset(), 1002);
+  EXPECT_EQ(batch->partition_leader_epoch(), 5);
+  io::Result<std::vector<Record>> records = read_records(*batch);
+  ASSERT_TRUE(records.ok());
+  EXPECT_EQ((*records)[2].offset, 1002);
+}
+
+void expect_corrupt(const std::vector<std::byte>& bytes, const std::string& field) {
+  io::Result<RecordBatchView> batch = RecordBatchView::parse(bytes, BatchOrigin::kClient);
+  ASSERT_FALSE(batch.ok()) << "expected a complaint about " << field;
+  EXPECT_EQ(batch.error().kind, io::ErrorKind::kCorrupt);
+  EXPECT_NE(batch.error().message.find(field), std::string::npos) << batch.error().message;
+}
+
+void reseal(std::vector<std::byte>& bytes) {
+  store_be<std::uint32_t>(bytes.data() + batch_field::kCrc, compute_batch_crc(bytes));
+}
+
+TEST(RecordBatch, RefusesWrongCrcNamingIt) {
+  std::vector<std::byte> bytes = build_batch(sample_records());
+  bytes[kBatchHeaderBytes + 3] ^= std::byte{0x10};
+  expect_corrupt(bytes, "crc");
+}
+
+TEST(RecordBatch, RefusesWrongMagicNamingIt) {
+  std::vector<std::byte> bytes = build_batch(sample_records());
+  bytes[batch_field::kMagic] = std::byte{1};
+  expect_corrupt(bytes, "magic");
+}
+
+TEST(RecordBatch, RefusesWrongLengthNamingIt) {
+  std::vector<std::byte> bytes = build_batch(sample_records());
+  std::vector<std::byte> truncated(bytes.begin(), bytes.end() - 1);
+  expect_corrupt(truncated, "batchLength");
+  store_be<std::int32_t>(bytes.data() + batch_field::kBatchLength, 3);
+  expect_corrupt(bytes, "batchLength");
+  expect_corrupt(std::vector<std::byte>(bytes.begin(), bytes.begin() + 20), "header");
+}
+
+TEST(RecordBatch, RefusesRecordCountThatDisagreesNamingIt) {
+  std::vector<std::byte> bytes = build_batch(sample_records());
+  store_be<std::int32_t>(bytes.data() + batch_field::kRecordsCount, 4);
+  reseal(bytes);  // a well-formed CRC over a wrong count: only the count check can catch it
+  expect_corrupt(bytes, "recordsCount");
+  store_be<std::int32_t>(bytes.data() + batch_field::kRecordsCount, -1);
+  reseal(bytes);
+  expect_corrupt(bytes, "recordsCount");
+  store_be<std::int32_t>(bytes.data() + batch_field::kRecordsCount, 1'000'000);
+  reseal(bytes);
+  expect_corrupt(bytes, "recordsCount");
+}
+
+TEST(RecordBatch, RefusesUnknownAttributeBits) {
+  std::vector<std::byte> bytes = build_batch(sample_records());
+  store_be<std::int16_t>(bytes.data() + batch_field::kAttributes, 0x0107);
+  reseal(bytes);
+  expect_corrupt(bytes, "attributes");
+}
+
+std::optional<std::string> maybe_text() {
+  if (*rc::gen::inRange(0, 5) == 0) return std::nullopt;
+  return *rc::gen::arbitrary<std::string>();
+}
+
+// Any records survive build -> parse -> read unchanged, with dense offsets from the base.
+RC_GTEST_PROP(RecordBatch, RecordsRoundTrip, ()) {
+  const auto count = *rc::gen::inRange<std::size_t>(1, 20);
+  std::vector<Record> records;
+  for (std::size_t i = 0; i < count; ++i) {
+    Record record;
+    record.key = maybe_text();
+    record.value = maybe_text();
+    record.timestamp_ms = *rc::gen::inRange<std::int64_t>(0, 4'000'000'000'000);
+    const auto headers = *rc::gen::inRange<std::size_t>(0, 3);
+    for (std::size_t h = 0; h < headers; ++h) {
+      record.headers.push_back({*rc::gen::arbitrary<std::string>(),
+                                maybe_text()});
+    }
+    records.push_back(std::move(record));
+  }
+  std::vector<std::byte> bytes = build_batch(records);
+  const auto base = *rc::gen::inRange<std::int64_t>(0, 1'000'000'000);
+  set_base_offset(bytes, base);
+  io::Result<RecordBatchView> batch = RecordBatchView::parse(bytes, BatchOrigin::kClient);
+  RC_ASSERT(batch.ok());
+  io::Result<std::vector<Record>> read = read_records(*batch);
+  RC_ASSERT(read.ok());
+  for (std::size_t i = 0; i < count; ++i) records[i].offset = base + static_cast<std::int64_t>(i);
+  RC_ASSERT(*read == records);
+}
+
+// Flipping any single bit covered by the CRC is always caught.
+RC_GTEST_PROP(RecordBatch, AnySingleBitFlipInCrcRangeIsRefused, ()) {
+  std::vector<std::byte> bytes = build_batch(sample_records());
+  const auto position = *rc::gen::inRange<std::size_t>(kBatchCrcStart, bytes.size());
+  const auto bit = *rc::gen::inRange(0, 8);
+  bytes[position] ^= static_cast<std::byte>(1 << bit);
+  RC_ASSERT(!RecordBatchView::parse(bytes, BatchOrigin::kClient).ok());
+}
+
+}  // namespace
+}  // namespace strand::protocol
