@@ -16,6 +16,7 @@ std::string_view error_kind_name(ErrorKind kind) {
     case ErrorKind::kCancelled: return "cancelled";
     case ErrorKind::kInvalid: return "invalid";
     case ErrorKind::kRefused: return "refused";
+    case ErrorKind::kOutOfRange: return "out_of_range";
   }
   return "unknown";
 }

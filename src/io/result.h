@@ -25,6 +25,7 @@ enum class ErrorKind : std::uint8_t {
   kCancelled,   // the operation's scope was cancelled
   kInvalid,     // the arguments were not acceptable (a bad path, a bad address)
   kRefused,     // nobody listens at the address, or the peer is unreachable
+  kOutOfRange,  // an offset or position outside what exists (Kafka's OFFSET_OUT_OF_RANGE)
 };
 
 std::string_view error_kind_name(ErrorKind kind);

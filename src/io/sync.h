@@ -41,6 +41,27 @@ class Event {
   bool set_ = false;
 };
 
+// A condition to re-check: wait() always parks; notify_all() resumes whoever is parked now. Unlike
+// Event it keeps no state, so a waiter that loops on its own predicate can't spin.
+class Condition {
+ public:
+  struct Awaiter {
+    Condition& condition;
+    Waiter waiter;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> caller) {
+      condition.waiters_.push_back(waiter, caller);
+    }
+    void await_resume() const noexcept {}
+  };
+  Awaiter wait() { return Awaiter{*this, {}}; }
+  void notify_all() { waiters_.resume_all(); }
+  std::size_t waiting_count() const { return waiters_.size(); }
+
+ private:
+  WaitList waiters_;
+};
+
 // Counts down to zero once; waiters resume when it gets there.
 class Latch {
  public:

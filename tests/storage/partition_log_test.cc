@@ -1,0 +1,313 @@
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "broker/protocol/batch_builder.h"
+#include "broker/protocol/byte_order.h"
+#include "broker/storage/partition_log.h"
+#include "broker/storage/segment.h"
+#include "storage_env.h"
+
+namespace strand::storage {
+namespace {
+
+using protocol::BatchOrigin;
+using testing::ManualClock;
+using testing::run;
+using testing::StorageEnv;
+
+std::vector<std::byte> make_batch(int records, std::int64_t timestamp_ms, const std::string& tag) {
+  std::vector<protocol::Record> list;
+  for (int i = 0; i < records; ++i) {
+    list.push_back(protocol::Record{tag + "-k" + std::to_string(i), tag + "-v" + std::to_string(i),
+                                    {}, timestamp_ms + i, 0});
+  }
+  return protocol::build_batch(list);
+}
+
+// Every batch in `bytes`, as (base offset, first record value).
+std::vector<std::pair<std::int64_t, std::string>> batches_in(const std::vector<std::byte>& bytes) {
+  std::vector<std::pair<std::int64_t, std::string>> out;
+  std::size_t at = 0;
+  while (at < bytes.size()) {
+    std::span<const std::byte> rest = std::span(bytes).subspan(at);
+    const std::uint32_t size = protocol::RecordBatchView::peek_size(rest).value();
+    auto batch = protocol::RecordBatchView::parse(rest.first(size), BatchOrigin::kLog);
+    EXPECT_TRUE(batch.ok());
+    auto records = protocol::read_records(*batch);
+    EXPECT_TRUE(records.ok());
+    out.emplace_back(batch->base_offset(), *(*records)[0].value);
+    at += size;
+  }
+  return out;
+}
+
+class PartitionLogTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<PartitionLog> open_log(LogConfig config = {}) {
+    env_ = std::make_unique<StorageEnv>(disk_, clock_, 7);
+    auto log = run(PartitionLog::open(*env_, "data/topic-0", config));
+    EXPECT_TRUE(log.ok()) << (log.ok() ? "" : log.error().to_string());
+    return log.ok() ? std::move(*log) : nullptr;
+  }
+  void crash(std::unique_ptr<PartitionLog>& log, std::uint64_t seed) {
+    log.reset();  // the process dies: no close, no index, no marker
+    io::SeededRandom random(seed);
+    disk_.crash(random);
+  }
+  AppendResult append(PartitionLog& log, int records, const std::string& tag) {
+    auto result = run(log.append(make_batch(records, clock_.wall_ms(), tag), 1, BatchOrigin::kClient));
+    EXPECT_TRUE(result.ok()) << (result.ok() ? "" : result.error().to_string());
+    return result.ok() ? *result : AppendResult{-1, -1};
+  }
+
+  sim::SimDisk disk_;
+  ManualClock clock_;
+  std::unique_ptr<StorageEnv> env_;
+};
+
+TEST_F(PartitionLogTest, AssignsDenseOffsetsAndReadsWholeBatchesBack) {
+  auto log = open_log();
+  EXPECT_EQ(append(*log, 3, "a").base_offset, 0);
+  EXPECT_EQ(append(*log, 2, "b").base_offset, 3);
+  AppendResult c = append(*log, 1, "c");
+  EXPECT_EQ(c.base_offset, 5);
+  EXPECT_EQ(c.last_offset, 5);
+  EXPECT_EQ(log->next_offset(), 6);
+
+  auto all = run(log->read(0, 1 << 20));
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(batches_in(*all), (std::vector<std::pair<std::int64_t, std::string>>{
+                                  {0, "a-v0"}, {3, "b-v0"}, {5, "c-v0"}}));
+  auto from_middle = run(log->read(4, 1 << 20));  // offset 4 sits inside batch b
+  ASSERT_TRUE(from_middle.ok());
+  EXPECT_EQ(batches_in(*from_middle).front().first, 3);
+  auto tiny = run(log->read(0, 1));  // always at least one whole batch
+  ASSERT_TRUE(tiny.ok());
+  EXPECT_EQ(batches_in(*tiny).size(), 1u);
+  auto at_end = run(log->read(6, 1 << 20));
+  ASSERT_TRUE(at_end.ok());
+  EXPECT_TRUE(at_end->empty());
+  auto beyond = run(log->read(7, 1 << 20));
+  ASSERT_FALSE(beyond.ok());
+  EXPECT_EQ(beyond.error().kind, io::ErrorKind::kOutOfRange);
+  auto upto = run(log->read(0, 1 << 20, 3));  // stop below offset 3 (a high watermark)
+  ASSERT_TRUE(upto.ok());
+  EXPECT_EQ(batches_in(*upto).size(), 1u);
+}
+
+TEST_F(PartitionLogTest, RefusesBadBatchesNamingTheFieldAndWritesNothing) {
+  auto log = open_log();
+  append(*log, 2, "ok");
+  std::vector<std::byte> bad_crc = make_batch(2, 0, "x");
+  bad_crc.back() ^= std::byte{1};
+  std::vector<std::byte> bad_magic = make_batch(2, 0, "x");
+  bad_magic[protocol::batch_field::kMagic] = std::byte{1};
+  std::vector<std::byte> bad_length = make_batch(2, 0, "x");
+  bad_length.pop_back();
+  std::vector<std::byte> bad_count = make_batch(2, 0, "x");
+  protocol::store_be<std::int32_t>(bad_count.data() + protocol::batch_field::kRecordsCount, 3);
+  protocol::store_be<std::uint32_t>(bad_count.data() + protocol::batch_field::kCrc,
+                                    protocol::compute_batch_crc(bad_count));
+  const std::pair<std::vector<std::byte>, std::string> cases[] = {
+      {bad_crc, "crc"}, {bad_magic, "magic"}, {bad_length, "batchLength"}, {bad_count, "recordsCount"}};
+  for (const auto& [bytes, field] : cases) {
+    auto result = run(log->append(bytes, 1, BatchOrigin::kClient));
+    ASSERT_FALSE(result.ok()) << field;
+    EXPECT_EQ(result.error().kind, io::ErrorKind::kCorrupt);
+    EXPECT_NE(result.error().message.find(field), std::string::npos) << result.error().message;
+  }
+  EXPECT_EQ(log->next_offset(), 2);
+  EXPECT_EQ(log->size_bytes(), make_batch(2, 0, "ok").size());
+}
+
+TEST_F(PartitionLogTest, RollsBySizeAndReadsAcrossSegments) {
+  auto log = open_log(LogConfig{.segment_bytes = 300, .index_interval_bytes = 64});
+  for (int i = 0; i < 20; ++i) append(*log, 2, "r" + std::to_string(i));
+  EXPECT_GT(log->segments_count(), 5u);
+  std::int64_t offset = 0;
+  for (int i = 0; i < 20; ++i, offset += 2) {
+    auto bytes = run(log->read(offset + 1, 1));
+    ASSERT_TRUE(bytes.ok());
+    auto batches = batches_in(*bytes);
+    ASSERT_EQ(batches.size(), 1u);
+    EXPECT_EQ(batches[0], (std::pair<std::int64_t, std::string>{offset, "r" + std::to_string(i) + "-v0"}));
+  }
+}
+
+TEST_F(PartitionLogTest, CleanCloseReopensFromIndexesWithoutScanning) {
+  auto log = open_log(LogConfig{.segment_bytes = 400});
+  for (int i = 0; i < 10; ++i) append(*log, 3, "c" + std::to_string(i));
+  ASSERT_TRUE(run(log->close()).ok());
+  log.reset();
+  auto reopened = open_log(LogConfig{.segment_bytes = 400});
+  EXPECT_TRUE(reopened->opened_clean());
+  EXPECT_EQ(reopened->next_offset(), 30);
+  auto bytes = run(reopened->read(27, 1 << 20));
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(batches_in(*bytes).front().second, "c9-v0");
+  // The marker is gone once opened: a crash now must be recovered by a scan.
+  crash(reopened, 1);
+  auto after_crash = open_log(LogConfig{.segment_bytes = 400});
+  EXPECT_FALSE(after_crash->opened_clean());
+  EXPECT_EQ(after_crash->next_offset(), 30);
+}
+
+TEST_F(PartitionLogTest, RecoversTornTailBatchKeepingEverythingSynced) {
+  for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+    disk_.~SimDisk();
+    new (&disk_) sim::SimDisk();
+    auto log = open_log();
+    for (int i = 0; i < 5; ++i) append(*log, 4, "s" + std::to_string(i));
+    ASSERT_TRUE(run(log->sync()).ok());
+    const std::int64_t synced = log->next_offset();
+    for (int i = 0; i < 5; ++i) append(*log, 4, "u" + std::to_string(i));
+    crash(log, seed);
+    auto recovered = open_log();
+    ASSERT_NE(recovered, nullptr);
+    EXPECT_GE(recovered->next_offset(), synced) << "seed " << seed;
+    EXPECT_LE(recovered->next_offset(), 40) << "seed " << seed;
+    EXPECT_EQ(recovered->next_offset() % 4, 0) << "whole batches only, seed " << seed;
+    auto bytes = run(recovered->read(0, 1 << 20));
+    ASSERT_TRUE(bytes.ok()) << bytes.error().to_string();
+    auto batches = batches_in(*bytes);
+    ASSERT_EQ(static_cast<std::int64_t>(batches.size()) * 4, recovered->next_offset());
+    for (std::size_t i = 0; i < batches.size(); ++i) {
+      const std::string expected = (i < 5 ? "s" : "u") + std::to_string(i % 5) + "-v0";
+      EXPECT_EQ(batches[i].second, expected) << "seed " << seed;
+    }
+    // The log accepts appends after recovery, continuing the offsets.
+    const std::int64_t end = recovered->next_offset();
+    EXPECT_EQ(append(*recovered, 1, "after").base_offset, end);
+  }
+}
+
+TEST_F(PartitionLogTest, NoSpaceFailsThatAppendCleanlyAndRecovers) {
+  auto log = open_log();
+  append(*log, 2, "first");
+  disk_.faults().capacity_bytes = disk_.used_bytes() + 10;
+  auto refused = run(log->append(make_batch(2, 0, "big"), 1, BatchOrigin::kClient));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, io::ErrorKind::kNoSpace);
+  EXPECT_EQ(log->next_offset(), 2);
+  auto still = run(log->read(0, 1 << 20));
+  ASSERT_TRUE(still.ok());
+  EXPECT_EQ(batches_in(*still).size(), 1u);
+  disk_.faults().capacity_bytes = sim::SimDiskFaults::kUnlimitedBytes;
+  EXPECT_EQ(append(*log, 2, "again").base_offset, 2);
+  EXPECT_TRUE(run(log->sync()).ok());
+}
+
+TEST_F(PartitionLogTest, NeverServesABatchWhoseCrcFails) {
+  auto log = open_log();
+  append(*log, 2, "a");
+  append(*log, 2, "b");
+  ASSERT_TRUE(run(log->sync()).ok());
+  const std::uint64_t first_size = make_batch(2, clock_.wall_ms(), "a").size();
+  ASSERT_TRUE(disk_.flip_bit("data/topic-0/" + segment_file_name(0, ".log"), first_size + 70, 3).ok());
+  auto bad = run(log->read(2, 1 << 20));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().kind, io::ErrorKind::kCorrupt);
+  auto good = run(log->read(0, 1));  // the batch before the damage is still served
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ(batches_in(*good).size(), 1u);
+}
+
+TEST_F(PartitionLogTest, RebuildsAMissingOrDamagedIndex) {
+  auto log = open_log(LogConfig{.segment_bytes = 300, .index_interval_bytes = 1});
+  for (int i = 0; i < 12; ++i) append(*log, 2, "i" + std::to_string(i));
+  ASSERT_TRUE(run(log->close()).ok());
+  log.reset();
+  const std::string index = "data/topic-0/" + segment_file_name(0, ".index");
+  ASSERT_TRUE(disk_.flip_bit(index, 40, 0).ok());
+  auto reopened = open_log(LogConfig{.segment_bytes = 300, .index_interval_bytes = 1});
+  EXPECT_EQ(reopened->next_offset(), 24);
+  for (std::int64_t offset = 0; offset < 24; offset += 2) {
+    auto bytes = run(reopened->read(offset, 1));
+    ASSERT_TRUE(bytes.ok());
+    EXPECT_EQ(batches_in(*bytes).front().first, offset);
+  }
+}
+
+TEST_F(PartitionLogTest, TruncateSuffixDropsWholeBatchesAcrossSegments) {
+  auto log = open_log(LogConfig{.segment_bytes = 300});
+  for (int i = 0; i < 12; ++i) append(*log, 2, "t" + std::to_string(i));
+  ASSERT_TRUE(run(log->truncate_suffix(9)).ok());  // 9 is inside batch [8, 9]
+  EXPECT_EQ(log->next_offset(), 8);
+  EXPECT_EQ(append(*log, 1, "new").base_offset, 8);
+  auto bytes = run(log->read(8, 1 << 20));
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(batches_in(*bytes).front().second, "new-v0");
+  crash(log, 3);
+  auto reopened = open_log(LogConfig{.segment_bytes = 300});
+  EXPECT_EQ(reopened->next_offset(), 9);
+}
+
+TEST_F(PartitionLogTest, RetentionDeletesWholeClosedSegmentsByTimeAndSize) {
+  LogConfig config{.segment_bytes = 300, .retention_ms = 60'000};
+  auto log = open_log(config);
+  for (int i = 0; i < 6; ++i) append(*log, 2, "old" + std::to_string(i));
+  clock_.advance_ms(120'000);
+  for (int i = 0; i < 6; ++i) append(*log, 2, "new" + std::to_string(i));
+  const std::size_t segments_before = log->segments_count();
+  auto removed = run(log->apply_retention(clock_.wall_ms()));
+  ASSERT_TRUE(removed.ok());
+  EXPECT_GT(removed->segments_removed, 0u);
+  EXPECT_EQ(log->segments_count(), segments_before - removed->segments_removed);
+  EXPECT_GT(log->log_start_offset(), 0);
+  EXPECT_LE(log->log_start_offset(), 12);  // nothing new was removed
+  auto below = run(log->read(0, 1 << 20));
+  ASSERT_FALSE(below.ok());
+  EXPECT_EQ(below.error().kind, io::ErrorKind::kOutOfRange);
+  auto first = run(log->read(log->log_start_offset(), 1));
+  ASSERT_TRUE(first.ok());
+
+  auto sized = open_log(LogConfig{.segment_bytes = 300, .retention_ms = -1, .retention_bytes = 600});
+  auto size_removed = run(sized->apply_retention(clock_.wall_ms()));
+  ASSERT_TRUE(size_removed.ok());
+  EXPECT_LE(sized->size_bytes() - sized->segments_count() * 0, sized->size_bytes());
+  std::uint64_t closed_bytes = sized->size_bytes();
+  EXPECT_LT(closed_bytes, 600u + 300u);  // at most the limit plus the active segment
+}
+
+TEST_F(PartitionLogTest, FindsOffsetByTimestamp) {
+  auto log = open_log(LogConfig{.segment_bytes = 300, .index_interval_bytes = 1});
+  for (int i = 0; i < 10; ++i) {
+    clock_.advance_ms(1'000);
+    append(*log, 3, "ts" + std::to_string(i));  // records at wall, wall + 1, wall + 2
+  }
+  const std::int64_t start = clock_.wall_ms() - 9'000;
+  auto exact = run(log->offset_for_timestamp(start + 4'000 + 1));
+  ASSERT_TRUE(exact.ok());
+  ASSERT_TRUE(exact->has_value());
+  EXPECT_EQ(**exact, 13);  // batch 4 holds offsets 12..14 at +0, +1, +2
+  auto earliest = run(log->offset_for_timestamp(0));
+  ASSERT_TRUE(earliest.ok());
+  EXPECT_EQ(**earliest, 0);
+  auto none = run(log->offset_for_timestamp(clock_.wall_ms() + 1'000'000));
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+}
+
+TEST_F(PartitionLogTest, FailedSyncFailsTheLogUntilReopened) {
+  auto log = open_log();
+  append(*log, 1, "a");
+  disk_.fail_next_syncs(1);
+  auto synced = run(log->sync());
+  ASSERT_FALSE(synced.ok());
+  EXPECT_EQ(synced.error().kind, io::ErrorKind::kIoError);
+  EXPECT_TRUE(log->failed());
+  auto refused = run(log->append(make_batch(1, 0, "b"), 1, BatchOrigin::kClient));
+  ASSERT_FALSE(refused.ok());
+  auto readable = run(log->read(0, 1 << 20));
+  EXPECT_TRUE(readable.ok());
+  crash(log, 5);
+  auto reopened = open_log();
+  EXPECT_FALSE(reopened->failed());
+  const std::int64_t end = reopened->next_offset();
+  EXPECT_EQ(append(*reopened, 1, "c").base_offset, end);
+}
+
+}  // namespace
+}  // namespace strand::storage
