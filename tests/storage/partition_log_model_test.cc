@@ -31,7 +31,7 @@ struct ModelBatch {
 enum class Op { kAppend, kRead, kSync, kCrash, kTruncate, kRetention, kRoll, kFaults };
 
 void showValue(Op op, std::ostream& os) {
-  static const char* const kNames[] = {"Append", "Read",      "Sync", "Crash",
+  static const char* const kNames[] = {"Append",   "Read",      "Sync", "Crash",
                                        "Truncate", "Retention", "Roll", "Faults"};
   os << kNames[static_cast<int>(op)];
 }
@@ -111,7 +111,7 @@ void do_crash(Harness& h) {
   h.disk.faults() = sim::SimDiskFaults{};
   h.open();
   const std::int64_t end = h.log->next_offset();
-  RC_ASSERT(end >= h.synced_end);  // everything synced survived
+  RC_ASSERT(end >= h.synced_end);   // everything synced survived
   RC_ASSERT(end <= h.model_end());  // nothing that was never appended
   while (!h.model.empty() && h.model.back().base >= end) h.model.pop_back();
   RC_ASSERT(h.model_end() == end);  // the cut falls between whole batches
@@ -158,15 +158,27 @@ void step(Harness& h, Op op) {
 
 void step_unfaulted(Harness& h, Op op) {
   switch (op) {
-    case Op::kAppend: do_append(h); break;
-    case Op::kRead: check_against_model(h); break;
+    case Op::kAppend:
+      do_append(h);
+      break;
+    case Op::kRead:
+      check_against_model(h);
+      break;
     case Op::kSync:
       if (run(h.log->sync()).ok()) h.synced_end = h.model_end();
       break;
-    case Op::kCrash: do_crash(h); break;
-    case Op::kTruncate: do_truncate(h); break;
-    case Op::kRetention: do_retention(h); break;
-    case Op::kRoll: (void)run(h.log->roll()); break;
+    case Op::kCrash:
+      do_crash(h);
+      break;
+    case Op::kTruncate:
+      do_truncate(h);
+      break;
+    case Op::kRetention:
+      do_retention(h);
+      break;
+    case Op::kRoll:
+      (void)run(h.log->roll());
+      break;
     case Op::kFaults:
       h.disk.faults().write_error_probability = *rc::gen::element(0.0, 0.0, 0.2);
       break;
@@ -180,10 +192,15 @@ RC_GTEST_PROP(PartitionLogModel, CrashesNeverLoseSyncedOrServeCorruptData, ()) {
   h.config.index_interval_bytes = *rc::gen::inRange<std::uint32_t>(1, 2000);
   h.config.retention_ms = 60'000;
   h.open();
-  const auto ops = *rc::gen::container<std::vector<Op>>(
-      rc::gen::weightedElement<Op>({{10, Op::kAppend}, {3, Op::kRead}, {3, Op::kSync},
-                                    {2, Op::kCrash}, {1, Op::kTruncate}, {1, Op::kRetention},
-                                    {1, Op::kRoll}, {1, Op::kFaults}}));
+  const auto ops =
+      *rc::gen::container<std::vector<Op>>(rc::gen::weightedElement<Op>({{10, Op::kAppend},
+                                                                         {3, Op::kRead},
+                                                                         {3, Op::kSync},
+                                                                         {2, Op::kCrash},
+                                                                         {1, Op::kTruncate},
+                                                                         {1, Op::kRetention},
+                                                                         {1, Op::kRoll},
+                                                                         {1, Op::kFaults}}));
   for (Op op : ops) {
     step(h, op);
     if (h.log->failed()) do_crash(h);  // a failed log is only recovered by a restart

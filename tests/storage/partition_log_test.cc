@@ -1,3 +1,5 @@
+#include "broker/storage/partition_log.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -5,7 +7,6 @@
 
 #include "broker/protocol/batch_builder.h"
 #include "broker/protocol/byte_order.h"
-#include "broker/storage/partition_log.h"
 #include "broker/storage/segment.h"
 #include "storage_env.h"
 
@@ -20,8 +21,8 @@ using testing::StorageEnv;
 std::vector<std::byte> make_batch(int records, std::int64_t timestamp_ms, const std::string& tag) {
   std::vector<protocol::Record> list;
   for (int i = 0; i < records; ++i) {
-    list.push_back(protocol::Record{tag + "-k" + std::to_string(i), tag + "-v" + std::to_string(i),
-                                    {}, timestamp_ms + i, 0});
+    list.push_back(protocol::Record{
+        tag + "-k" + std::to_string(i), tag + "-v" + std::to_string(i), {}, timestamp_ms + i, 0});
   }
   return protocol::build_batch(list);
 }
@@ -57,7 +58,8 @@ class PartitionLogTest : public ::testing::Test {
     disk_.crash(random);
   }
   AppendResult append(PartitionLog& log, int records, const std::string& tag) {
-    auto result = run(log.append(make_batch(records, clock_.wall_ms(), tag), 1, BatchOrigin::kClient));
+    auto result =
+        run(log.append(make_batch(records, clock_.wall_ms(), tag), 1, BatchOrigin::kClient));
     EXPECT_TRUE(result.ok()) << (result.ok() ? "" : result.error().to_string());
     return result.ok() ? *result : AppendResult{-1, -1};
   }
@@ -110,8 +112,10 @@ TEST_F(PartitionLogTest, RefusesBadBatchesNamingTheFieldAndWritesNothing) {
   protocol::store_be<std::int32_t>(bad_count.data() + protocol::batch_field::kRecordsCount, 3);
   protocol::store_be<std::uint32_t>(bad_count.data() + protocol::batch_field::kCrc,
                                     protocol::compute_batch_crc(bad_count));
-  const std::pair<std::vector<std::byte>, std::string> cases[] = {
-      {bad_crc, "crc"}, {bad_magic, "magic"}, {bad_length, "batchLength"}, {bad_count, "recordsCount"}};
+  const std::pair<std::vector<std::byte>, std::string> cases[] = {{bad_crc, "crc"},
+                                                                  {bad_magic, "magic"},
+                                                                  {bad_length, "batchLength"},
+                                                                  {bad_count, "recordsCount"}};
   for (const auto& [bytes, field] : cases) {
     auto result = run(log->append(bytes, 1, BatchOrigin::kClient));
     ASSERT_FALSE(result.ok()) << field;
@@ -132,7 +136,8 @@ TEST_F(PartitionLogTest, RollsBySizeAndReadsAcrossSegments) {
     ASSERT_TRUE(bytes.ok());
     auto batches = batches_in(*bytes);
     ASSERT_EQ(batches.size(), 1u);
-    EXPECT_EQ(batches[0], (std::pair<std::int64_t, std::string>{offset, "r" + std::to_string(i) + "-v0"}));
+    EXPECT_EQ(batches[0],
+              (std::pair<std::int64_t, std::string>{offset, "r" + std::to_string(i) + "-v0"}));
   }
 }
 
@@ -205,7 +210,8 @@ TEST_F(PartitionLogTest, NeverServesABatchWhoseCrcFails) {
   append(*log, 2, "b");
   ASSERT_TRUE(run(log->sync()).ok());
   const std::uint64_t first_size = make_batch(2, clock_.wall_ms(), "a").size();
-  ASSERT_TRUE(disk_.flip_bit("data/topic-0/" + segment_file_name(0, ".log"), first_size + 70, 3).ok());
+  ASSERT_TRUE(
+      disk_.flip_bit("data/topic-0/" + segment_file_name(0, ".log"), first_size + 70, 3).ok());
   auto bad = run(log->read(2, 1 << 20));
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().kind, io::ErrorKind::kCorrupt);
@@ -263,7 +269,8 @@ TEST_F(PartitionLogTest, RetentionDeletesWholeClosedSegmentsByTimeAndSize) {
   auto first = run(log->read(log->log_start_offset(), 1));
   ASSERT_TRUE(first.ok());
 
-  auto sized = open_log(LogConfig{.segment_bytes = 300, .retention_ms = -1, .retention_bytes = 600});
+  auto sized =
+      open_log(LogConfig{.segment_bytes = 300, .retention_ms = -1, .retention_bytes = 600});
   auto size_removed = run(sized->apply_retention(clock_.wall_ms()));
   ASSERT_TRUE(size_removed.ok());
   EXPECT_LE(sized->size_bytes() - sized->segments_count() * 0, sized->size_bytes());

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "broker/storage/segment_index.h"
+
+#include <gtest/gtest.h>
 
 namespace strand::storage {
 namespace {

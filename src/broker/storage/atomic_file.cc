@@ -36,7 +36,8 @@ io::Task<io::Result<std::optional<std::vector<std::byte>>>> read_small_file(io::
   }
   io::File& file = **opened;
   if (file.size() > bytes_max) {
-    co_return io::Error{io::ErrorKind::kCorrupt, path + ": larger than " + std::to_string(bytes_max)};
+    co_return io::Error{io::ErrorKind::kCorrupt,
+                        path + ": larger than " + std::to_string(bytes_max)};
   }
   std::vector<std::byte> contents(file.size());
   std::size_t filled = 0;

@@ -41,8 +41,10 @@ io::Error out_of_range(std::int64_t offset, std::int64_t start, std::int64_t end
 }  // namespace
 
 void LogConfig::randomize_for_simulation(io::Random& random) {
-  if (random.chance(0.5)) segment_bytes = static_cast<std::uint64_t>(random.between(512, 64 * 1024));
-  if (random.chance(0.5)) index_interval_bytes = static_cast<std::uint32_t>(random.between(1, 8192));
+  if (random.chance(0.5))
+    segment_bytes = static_cast<std::uint64_t>(random.between(512, 64 * 1024));
+  if (random.chance(0.5))
+    index_interval_bytes = static_cast<std::uint32_t>(random.between(1, 8192));
   if (random.chance(0.3)) retention_bytes = random.between(4 * 1024, 1024 * 1024);
   if (random.chance(0.3)) retention_ms = random.between(1'000, 600'000);
   if (random.chance(0.3)) roll_ms = random.between(100, 60'000);
@@ -151,15 +153,16 @@ io::Task<io::Result<AppendResult>> PartitionLog::append(std::vector<std::byte> b
   io::Result<RecordBatchView> parsed = RecordBatchView::parse(batch, origin);
   if (!parsed) co_return std::move(parsed).error();
   if (batch.size() > config_.segment_bytes) {
-    co_return io::Error{io::ErrorKind::kInvalid,
-                        "batch of " + std::to_string(batch.size()) +
-                            " bytes is larger than segment.bytes " +
-                            std::to_string(config_.segment_bytes)};
+    co_return io::Error{io::ErrorKind::kInvalid, "batch of " + std::to_string(batch.size()) +
+                                                     " bytes is larger than segment.bytes " +
+                                                     std::to_string(config_.segment_bytes)};
   }
   const std::int32_t last_delta = parsed->last_offset_delta();
   io::Mutex::Guard guard = co_await writer_.lock();
-  if (failed_) co_return io::Error{io::ErrorKind::kIoError, directory_ + ": log failed after a "
-                                                            "sync error; restart to recover"};
+  if (failed_)
+    co_return io::Error{io::ErrorKind::kIoError, directory_ +
+                                                     ": log failed after a "
+                                                     "sync error; restart to recover"};
   const Segment& current = active();
   const bool full = current.size_bytes() + batch.size() > config_.segment_bytes;
   const bool old = config_.roll_ms >= 0 && current.first_batch_timestamp() >= 0 &&
@@ -303,7 +306,8 @@ io::Task<io::Result<std::optional<std::int64_t>>> PartitionLog::offset_for_times
     if (segment->max_timestamp() >= timestamp) candidates.push_back(segment);
   }
   for (const std::shared_ptr<Segment>& segment : candidates) {
-    io::Result<std::optional<std::int64_t>> found = co_await segment->offset_for_timestamp(timestamp);
+    io::Result<std::optional<std::int64_t>> found =
+        co_await segment->offset_for_timestamp(timestamp);
     if (!found) co_return std::move(found).error();
     if (*found && **found >= log_start_offset_) co_return *found;
     if (*found) co_return std::optional<std::int64_t>{log_start_offset_};
@@ -320,9 +324,9 @@ io::Task<io::Result<RetentionResult>> PartitionLog::apply_retention(std::int64_t
     const Segment& oldest = *segments_.begin()->second;
     const bool expired = config_.retention_ms >= 0 && oldest.max_timestamp() >= 0 &&
                          now_wall_ms - oldest.max_timestamp() > config_.retention_ms;
-    const bool oversized = config_.retention_bytes >= 0 &&
-                           total_bytes - oldest.size_bytes() >=
-                               static_cast<std::uint64_t>(config_.retention_bytes);
+    const bool oversized =
+        config_.retention_bytes >= 0 &&
+        total_bytes - oldest.size_bytes() >= static_cast<std::uint64_t>(config_.retention_bytes);
     if (!expired && !oversized) break;
     const std::uint64_t bytes = oldest.size_bytes();
     io::Result<void> removed = co_await remove_oldest_segment();
@@ -375,8 +379,8 @@ io::Task<io::Result<void>> PartitionLog::close() {
     io::Result<void> closed = co_await segment->close();
     if (!closed) co_return std::move(closed).error();
   }
-  co_return co_await write_file_atomically(
-      env_.fs(), io::join_path(directory_, kCleanShutdownName), std::vector<std::byte>{});
+  co_return co_await write_file_atomically(env_.fs(), io::join_path(directory_, kCleanShutdownName),
+                                           std::vector<std::byte>{});
 }
 
 }  // namespace strand::storage

@@ -22,10 +22,10 @@ namespace strand::storage {
 
 // Kafka's names in comments; -1 means unlimited where it applies.
 struct LogConfig {
-  std::uint64_t segment_bytes = kSegmentBytesDefault;         // log.segment.bytes
-  std::int64_t roll_ms = kRollMsDefault;                       // log.roll.ms
-  std::int64_t retention_ms = kRetentionMsDefault;             // log.retention.ms
-  std::int64_t retention_bytes = -1;                           // log.retention.bytes
+  std::uint64_t segment_bytes = kSegmentBytesDefault;               // log.segment.bytes
+  std::int64_t roll_ms = kRollMsDefault;                            // log.roll.ms
+  std::int64_t retention_ms = kRetentionMsDefault;                  // log.retention.ms
+  std::int64_t retention_bytes = -1;                                // log.retention.bytes
   std::uint32_t index_interval_bytes = kIndexIntervalBytesDefault;  // log.index.interval.bytes
 
   // Simulation only: keeps every value legal but pushes it toward its edges (tiny segments, an
@@ -121,7 +121,7 @@ class PartitionLog {
   LogConfig config_;
   // Segments by base offset; shared so that a read in flight keeps its segment alive.
   std::map<std::int64_t, std::shared_ptr<Segment>> segments_;
-  io::Mutex writer_;        // appends, rolls, truncation and retention change the structure
+  io::Mutex writer_;  // appends, rolls, truncation and retention change the structure
   io::Condition sync_done_;
   std::int64_t log_start_offset_ = 0;
   std::int64_t synced_offset_ = 0;

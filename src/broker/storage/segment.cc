@@ -29,7 +29,8 @@ std::int64_t header_base_offset(const std::byte* header) {
   return protocol::load_be<std::int64_t>(header + field::kBaseOffset);
 }
 std::int64_t header_last_offset(const std::byte* header) {
-  return header_base_offset(header) + protocol::load_be<std::int32_t>(header + field::kLastOffsetDelta);
+  return header_base_offset(header) +
+         protocol::load_be<std::int32_t>(header + field::kLastOffsetDelta);
 }
 
 // A window of file bytes that scans refill as they move forward.
@@ -95,8 +96,8 @@ io::Task<io::Result<std::unique_ptr<Segment>>> Segment::open(io::FileSystem& fs,
 }
 
 io::Task<io::Result<bool>> Segment::load_index() {
-  const std::size_t bytes_max = kIndexHeaderBytes + kIndexTrailerBytes +
-                                (kSegmentBytesMax / 64) * kIndexEntryBytes;
+  const std::size_t bytes_max =
+      kIndexHeaderBytes + kIndexTrailerBytes + (kSegmentBytesMax / 64) * kIndexEntryBytes;
   io::Result<std::optional<std::vector<std::byte>>> raw =
       co_await read_small_file(fs_, path(kIndexSuffix), bytes_max);
   if (!raw) co_return std::move(raw).error();
@@ -168,8 +169,8 @@ io::Task<io::Result<void>> Segment::scan_and_truncate() {
         RecordBatchView::peek_size({window.at(position), protocol::kBatchHeaderBytes});
     if (!size || *size > left) break;  // garbage length, or a batch torn short
     if (!window.holds(position, *size)) {
-      io::Result<std::vector<std::byte>> chunk =
-          co_await read_range(position, std::min<std::uint64_t>(left, std::max(*size, kRecoveryChunkBytes)));
+      io::Result<std::vector<std::byte>> chunk = co_await read_range(
+          position, std::min<std::uint64_t>(left, std::max(*size, kRecoveryChunkBytes)));
       if (!chunk) co_return std::move(chunk).error();
       window = Window{std::move(*chunk), position};
     }
@@ -212,9 +213,8 @@ io::Task<io::Result<void>> Segment::sync() {
 io::Task<io::Result<BatchPosition>> Segment::find_position(std::int64_t offset) {
   std::uint64_t position = 0;
   if (offset > options_.base_offset) {
-    std::optional<IndexEntry> floor =
-        index_.floor_offset(static_cast<std::uint32_t>(std::min<std::int64_t>(
-            offset - options_.base_offset, 0xffffffffll)));
+    std::optional<IndexEntry> floor = index_.floor_offset(static_cast<std::uint32_t>(
+        std::min<std::int64_t>(offset - options_.base_offset, 0xffffffffll)));
     if (floor) position = floor->position;
   }
   Window window;
@@ -316,8 +316,8 @@ io::Task<io::Result<void>> Segment::truncate_from(std::int64_t offset) {
   if (!synced) co_return with_context(std::move(synced).error(), path(kLogSuffix));
   size_bytes_ = found->position;
   index_.truncate_to_position(static_cast<std::uint32_t>(found->position));
-  next_offset_ = found->position == 0 ? options_.base_offset
-                                      : std::min(found->base_offset, next_offset_);
+  next_offset_ =
+      found->position == 0 ? options_.base_offset : std::min(found->base_offset, next_offset_);
   if (size_bytes_ == 0) first_batch_timestamp_ = -1;
   // A stale .index would describe bytes that are gone; its log_bytes check rejects it on open,
   // but remove it anyway so nothing trusts it.

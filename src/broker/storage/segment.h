@@ -15,7 +15,7 @@
 namespace strand::storage {
 
 struct SegmentOptions {
-  std::string directory;      // the partition's directory
+  std::string directory;  // the partition's directory
   std::int64_t base_offset = 0;
   std::uint32_t index_interval_bytes = 4096;
 };

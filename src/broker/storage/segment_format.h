@@ -3,7 +3,8 @@
 // A partition is a directory of segments. Segment N (N = its base offset, 20 digits) is
 //   <N>.log    record batches v2, verbatim, back to back
 //   <N>.index  written when the segment is sealed (and at clean shutdown): the sparse index below,
-//              with the segment's largest timestamp; its CRC lets recovery tell a good one from junk.
+//              with the segment's largest timestamp; its CRC lets recovery tell a good one from
+//              junk.
 // Plus `clean_shutdown` (present only between a clean close and the next open) and
 // `log_start_offset` (the checkpoint of the first offset still readable).
 #pragma once
@@ -30,9 +31,9 @@ inline constexpr std::uint32_t kIndexHeaderBytes = 4 + 2 + 4 + 8 + 8 + 8;
 inline constexpr std::uint32_t kIndexEntryBytes = 16;
 inline constexpr std::uint32_t kIndexTrailerBytes = 4;
 
-inline constexpr std::uint64_t kSegmentBytesDefault = 1ull << 30;        // log.segment.bytes
-inline constexpr std::uint64_t kSegmentBytesMax = (1ull << 31) - 1;      // positions are u32
-inline constexpr std::uint32_t kIndexIntervalBytesDefault = 4096;        // log.index.interval.bytes
+inline constexpr std::uint64_t kSegmentBytesDefault = 1ull << 30;    // log.segment.bytes
+inline constexpr std::uint64_t kSegmentBytesMax = (1ull << 31) - 1;  // positions are u32
+inline constexpr std::uint32_t kIndexIntervalBytesDefault = 4096;    // log.index.interval.bytes
 inline constexpr std::int64_t kRetentionMsDefault = 7ll * 24 * 3600 * 1000;  // log.retention.ms
 inline constexpr std::int64_t kRollMsDefault = 7ll * 24 * 3600 * 1000;       // log.roll.ms
 // Recovery reads this much at a time; a batch longer than this is read whole on its own.

@@ -83,8 +83,8 @@ io::Result<std::pair<SegmentIndex, IndexSummary>> SegmentIndex::decode(
   if (load_be<std::uint32_t>(p) != kIndexMagic) return corrupt("bad magic");
   if (load_be<std::uint16_t>(p + 4) != kIndexVersion) return corrupt("unknown version");
   const std::uint32_t count = load_be<std::uint32_t>(p + 6);
-  if (bytes.size() != kIndexHeaderBytes + std::uint64_t{count} * kIndexEntryBytes +
-                          kIndexTrailerBytes) {
+  if (bytes.size() !=
+      kIndexHeaderBytes + std::uint64_t{count} * kIndexEntryBytes + kIndexTrailerBytes) {
     return corrupt("size does not match the entry count");
   }
   const std::uint32_t stored_crc = load_be<std::uint32_t>(p + bytes.size() - kIndexTrailerBytes);
@@ -98,8 +98,9 @@ io::Result<std::pair<SegmentIndex, IndexSummary>> SegmentIndex::decode(
   for (std::uint32_t i = 0; i < count; ++i, p += kIndexEntryBytes) {
     IndexEntry entry{load_be<std::uint32_t>(p), load_be<std::uint32_t>(p + 4),
                      load_be<std::int64_t>(p + 8)};
-    if (!index.entries_.empty() && (entry.relative_offset <= index.entries_.back().relative_offset ||
-                                    entry.position <= index.entries_.back().position)) {
+    if (!index.entries_.empty() &&
+        (entry.relative_offset <= index.entries_.back().relative_offset ||
+         entry.position <= index.entries_.back().position)) {
       return corrupt("entries out of order");
     }
     if (entry.position >= summary.log_bytes) return corrupt("entry beyond the log");
