@@ -159,6 +159,118 @@ TEST_F(PartitionLogTest, CleanCloseReopensFromIndexesWithoutScanning) {
   EXPECT_EQ(after_crash->next_offset(), 30);
 }
 
+// Counts the bytes read from .log files, so a test can show that a clean open reads no data.
+class CountingFileSystem final : public io::FileSystem {
+ public:
+  explicit CountingFileSystem(io::FileSystem& target) : target_(target) {}
+  std::uint64_t log_bytes_read() const { return log_bytes_read_; }
+
+  io::Task<io::Result<std::unique_ptr<io::File>>> open(const std::string& path,
+                                                       io::OpenMode mode) override {
+    auto file = co_await target_.open(path, mode);
+    if (!file) co_return std::move(file).error();
+    const bool is_log = path.ends_with(".log");
+    co_return std::unique_ptr<io::File>(
+        new CountingFile(std::move(*file), is_log ? this : nullptr));
+  }
+  io::Task<io::Result<void>> rename(const std::string& a, const std::string& b) override {
+    return target_.rename(a, b);
+  }
+  io::Task<io::Result<void>> remove(const std::string& path) override {
+    return target_.remove(path);
+  }
+  io::Task<io::Result<std::vector<std::string>>> list(const std::string& d) override {
+    return target_.list(d);
+  }
+  io::Task<io::Result<void>> make_dirs(const std::string& d) override {
+    return target_.make_dirs(d);
+  }
+  io::Task<io::Result<void>> sync_dir(const std::string& d) override { return target_.sync_dir(d); }
+  io::Task<io::Result<bool>> exists(const std::string& path) override {
+    return target_.exists(path);
+  }
+
+ private:
+  class CountingFile final : public io::File {
+   public:
+    CountingFile(std::unique_ptr<io::File> file, CountingFileSystem* counter)
+        : file_(std::move(file)), counter_(counter) {}
+    io::Task<io::Result<std::size_t>> read_at(std::uint64_t offset,
+                                              std::span<std::byte> target) override {
+      auto got = co_await file_->read_at(offset, target);
+      if (got && counter_) counter_->log_bytes_read_ += *got;
+      co_return got;
+    }
+    io::Task<io::Result<void>> append(std::span<const std::byte> b) override {
+      return file_->append(b);
+    }
+    io::Task<io::Result<void>> write_at(std::uint64_t o, std::span<const std::byte> b) override {
+      return file_->write_at(o, b);
+    }
+    io::Task<io::Result<void>> sync() override { return file_->sync(); }
+    io::Task<io::Result<void>> truncate(std::uint64_t size) override {
+      return file_->truncate(size);
+    }
+    std::uint64_t size() const override { return file_->size(); }
+    io::Task<io::Result<void>> close() override { return file_->close(); }
+    const std::string& path() const override { return file_->path(); }
+
+   private:
+    std::unique_ptr<io::File> file_;
+    CountingFileSystem* counter_;
+  };
+  io::FileSystem& target_;
+  std::uint64_t log_bytes_read_ = 0;
+};
+
+class CountingEnv final : public io::Env {
+ public:
+  explicit CountingEnv(io::Env& target) : target_(target), fs_(target.fs()) {}
+  io::Clock& clock() override { return target_.clock(); }
+  io::Network& net() override { return target_.net(); }
+  io::FileSystem& fs() override { return fs_; }
+  io::Random& rng() override { return target_.rng(); }
+  io::Executor& executor() override { return target_.executor(); }
+  CountingFileSystem& counting_fs() { return fs_; }
+
+ private:
+  io::Env& target_;
+  CountingFileSystem fs_;
+};
+
+TEST_F(PartitionLogTest, CleanOpenReadsOnlyIndexesAndFirstHeadersNotData) {
+  LogConfig config{.segment_bytes = 64 * 1024};
+  auto log = open_log(config);
+  const std::string payload(2000, 'p');
+  for (int i = 0; i < 300; ++i) append(*log, 4, payload + std::to_string(i));
+  const std::uint64_t data_bytes = log->size_bytes();
+  const std::size_t segments = log->segments_count();
+  ASSERT_GT(segments, 5u);
+  ASSERT_TRUE(run(log->close()).ok());
+  log.reset();
+
+  env_ = std::make_unique<StorageEnv>(disk_, clock_, 8);
+  CountingEnv counting(*env_);
+  auto clean = run(PartitionLog::open(counting, "data/topic-0", config));
+  ASSERT_TRUE(clean.ok());
+  EXPECT_TRUE((*clean)->opened_clean());
+  EXPECT_EQ((*clean)->next_offset(), 1200);
+  // One batch header per segment (for log.roll.ms), nothing else of the data.
+  EXPECT_EQ(counting.counting_fs().log_bytes_read(), segments * protocol::kBatchHeaderBytes);
+  EXPECT_LT(counting.counting_fs().log_bytes_read() * 100, data_bytes);
+  clean->reset();
+
+  io::SeededRandom random(2);
+  disk_.crash(random);
+  env_ = std::make_unique<StorageEnv>(disk_, clock_, 9);
+  CountingEnv after_crash(*env_);
+  auto recovered = run(PartitionLog::open(after_crash, "data/topic-0", config));
+  ASSERT_TRUE(recovered.ok());
+  EXPECT_FALSE((*recovered)->opened_clean());
+  // Unclean: the sealed segments are trusted, the last one is scanned whole.
+  EXPECT_GT(after_crash.counting_fs().log_bytes_read(), segments * protocol::kBatchHeaderBytes);
+}
+
 TEST_F(PartitionLogTest, RecoversTornTailBatchKeepingEverythingSynced) {
   for (std::uint64_t seed = 1; seed <= 40; ++seed) {
     disk_.~SimDisk();
