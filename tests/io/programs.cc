@@ -116,6 +116,9 @@ Task<Result<EchoReport>> run_framed_echo_impl(io::Env& server, io::Env& client,
     clients.spawn(echo_client(&client, options, c, &report, &failure, &done));
   }
   co_await done.wait();
+  // The last client released the latch from inside its own frame: wait for every client frame to
+  // finish before `clients` goes out of scope, or its destructor would destroy a running frame.
+  co_await clients.join();
   listener->close();
   co_await accepting.join();
   if (!failure) co_return std::move(failure).error();
