@@ -64,9 +64,12 @@ double raw_syncs_per_s(const std::string& path) {
 }
 
 std::vector<std::byte> sample_batch(int records, int value_bytes) {
+  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
   std::vector<strand::protocol::Record> list;
   for (int i = 0; i < records; ++i) {
-    list.push_back({"key-" + std::to_string(i), std::string(value_bytes, 'v'), {}, 1'700'000'000'000, 0});
+    list.push_back({"key-" + std::to_string(i), std::string(value_bytes, 'v'), {}, now_ms, 0});
   }
   return strand::protocol::build_batch(list);
 }
@@ -104,7 +107,7 @@ Task<double> durable_appends_per_s(strand::io::Env* env, PartitionLog* log, int 
   for (int a = 0; a < appenders; ++a) scope.spawn(durable_appender(log, per_appender, &done));
   co_await scope.join();
   (void)env;
-  co_return appenders * per_appender / seconds_since(start);
+  co_return appenders* per_appender / seconds_since(start);
 }
 
 Task<double> read_throughput(PartitionLog* log) {
@@ -121,7 +124,8 @@ Task<double> read_throughput(PartitionLog* log) {
       auto view = strand::protocol::RecordBatchView::parse(
           std::span<const std::byte>(*read).subspan(
               at, strand::protocol::RecordBatchView::peek_size(
-                      std::span<const std::byte>(*read).subspan(at)).value()),
+                      std::span<const std::byte>(*read).subspan(at))
+                      .value()),
           strand::protocol::BatchOrigin::kLog);
       offset = view->last_offset() + 1;
       at += view->size_bytes();
@@ -130,7 +134,8 @@ Task<double> read_throughput(PartitionLog* log) {
   co_return static_cast<double>(bytes) / (1 << 20) / seconds_since(start);
 }
 
-Task<std::unique_ptr<PartitionLog>> open_log(strand::io::Env* env, std::string dir, LogConfig config) {
+Task<std::unique_ptr<PartitionLog>> open_log(strand::io::Env* env, std::string dir,
+                                             LogConfig config) {
   auto opened = co_await PartitionLog::open(*env, dir, config);
   if (!opened) {
     std::fprintf(stderr, "open failed: %s\n", opened.error().to_string().c_str());
@@ -170,8 +175,10 @@ int main(int argc, char** argv) {
   std::printf("log read (1 MiB reads, CRC checked): %.0f MiB/s\n", read_mib);
   for (int appenders : {1, 16, 64}) {
     const double rate = env.run(durable_appends_per_s(&env, log.get(), appenders));
-    std::printf("durable appends, %d concurrent appenders (group commit): %.0f /s = %.2f x raw "
-                "fsync rate\n", appenders, rate, rate / raw_syncs);
+    std::printf(
+        "durable appends, %d concurrent appenders (group commit): %.0f /s = %.2f x raw "
+        "fsync rate\n",
+        appenders, rate, rate / raw_syncs);
   }
   const std::uint64_t segments = log->segments_count();
   const std::uint64_t log_bytes = log->size_bytes();

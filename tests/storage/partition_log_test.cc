@@ -141,6 +141,19 @@ TEST_F(PartitionLogTest, RollsBySizeAndReadsAcrossSegments) {
   }
 }
 
+TEST_F(PartitionLogTest, RollsByBrokerTimeNotByRecordTimestamps) {
+  auto log = open_log(LogConfig{.roll_ms = 60'000});
+  for (int i = 0; i < 5; ++i) {  // records stamped a year ago must not roll every append
+    auto appended = run(log->append(make_batch(1, clock_.wall_ms() - 365ll * 24 * 3600 * 1000, "x"),
+                                    0, BatchOrigin::kClient));
+    ASSERT_TRUE(appended.ok());
+  }
+  EXPECT_EQ(log->segments_count(), 1u);
+  clock_.advance_ms(61'000);
+  append(*log, 1, "late");
+  EXPECT_EQ(log->segments_count(), 2u);
+}
+
 TEST_F(PartitionLogTest, CleanCloseReopensFromIndexesWithoutScanning) {
   auto log = open_log(LogConfig{.segment_bytes = 400});
   for (int i = 0; i < 10; ++i) append(*log, 3, "c" + std::to_string(i));

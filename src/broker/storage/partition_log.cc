@@ -144,6 +144,7 @@ io::Task<io::Result<void>> PartitionLog::load() {
   }
   synced_offset_ = next_offset();
   high_watermark_ = log_start_offset_;
+  active_since_ms_ = env_.clock().wall_ms();  // a restart delays a time roll by at most roll.ms
   co_return io::ok();
 }
 
@@ -165,8 +166,10 @@ io::Task<io::Result<AppendResult>> PartitionLog::append(std::vector<std::byte> b
                                                      "sync error; restart to recover"};
   const Segment& current = active();
   const bool full = current.size_bytes() + batch.size() > config_.segment_bytes;
-  const bool old = config_.roll_ms >= 0 && current.first_batch_timestamp() >= 0 &&
-                   env_.clock().wall_ms() - current.first_batch_timestamp() > config_.roll_ms;
+  // Age is judged by this broker's clock since the segment got its first batch, not by record
+  // timestamps: a producer sending old timestamps must not make every append roll a segment.
+  const std::int64_t now_ms = env_.clock().wall_ms();
+  const bool old = config_.roll_ms >= 0 && now_ms - active_since_ms_ > config_.roll_ms;
   if (!current.empty() && (full || old)) {
     io::Result<void> rolled = co_await roll_locked();
     if (!rolled) co_return std::move(rolled).error();
@@ -174,8 +177,10 @@ io::Task<io::Result<AppendResult>> PartitionLog::append(std::vector<std::byte> b
   const std::int64_t base = next_offset();
   protocol::set_base_offset(batch, base);
   if (leader_epoch >= 0) protocol::set_partition_leader_epoch(batch, leader_epoch);
+  const bool first_in_segment = active().empty();
   io::Result<void> written = co_await active().append(batch);
   if (!written) co_return std::move(written).error();
+  if (first_in_segment) active_since_ms_ = now_ms;
   STRAND_ASSERT(next_offset() == base + last_delta + 1, "offsets advance by the batch's range");
   check_invariants();
   co_return AppendResult{base, base + last_delta};

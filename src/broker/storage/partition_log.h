@@ -126,6 +126,7 @@ class PartitionLog {
   std::int64_t log_start_offset_ = 0;
   std::int64_t synced_offset_ = 0;
   std::int64_t high_watermark_ = 0;
+  std::int64_t active_since_ms_ = 0;  // wall time of the active segment's first batch
   bool syncing_ = false;
   bool failed_ = false;
   bool opened_clean_ = false;
