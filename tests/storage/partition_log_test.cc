@@ -345,6 +345,22 @@ TEST_F(PartitionLogTest, NeverServesABatchWhoseCrcFails) {
   EXPECT_EQ(batches_in(*good).size(), 1u);
 }
 
+TEST_F(PartitionLogTest, ReadErrorFailsThatReadOnly) {
+  auto log = open_log();
+  append(*log, 2, "a");
+  ASSERT_TRUE(run(log->sync()).ok());
+  disk_.faults().read_error_probability = 1.0;
+  auto failed = run(log->read(0, 1 << 20));
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().kind, io::ErrorKind::kIoError);
+  EXPECT_FALSE(failed.error().message.empty());
+  disk_.faults().read_error_probability = 0.0;
+  auto again = run(log->read(0, 1 << 20));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(batches_in(*again).size(), 1u);
+  EXPECT_EQ(append(*log, 1, "b").base_offset, 2);
+}
+
 TEST_F(PartitionLogTest, RebuildsAMissingOrDamagedIndex) {
   auto log = open_log(LogConfig{.segment_bytes = 300, .index_interval_bytes = 1});
   for (int i = 0; i < 12; ++i) append(*log, 2, "i" + std::to_string(i));
