@@ -43,6 +43,15 @@ Task<Result<void>> UvFile::wait_turn(std::string_view operation) {
   co_return ok();
 }
 
+Task<Result<void>> UvFile::wait_write_turn(std::string_view operation) {
+  // Bounded like wait_turn: one owner plus the writes of abandoned frames.
+  while (!closed_ && core_->writes_in_flight > 0) {
+    co_await WritesIdle{*core_, {}};
+  }
+  if (closed_) co_return closed_file(operation, core_->path);
+  co_return ok();
+}
+
 Task<Result<std::size_t>> UvFile::read_at(std::uint64_t offset, std::span<std::byte> target) {
   std::size_t filled = 0;
   while (filled < target.size()) {
@@ -55,8 +64,7 @@ Task<Result<std::size_t>> UvFile::read_at(std::uint64_t offset, std::span<std::b
 }
 
 Task<Result<std::size_t>> UvFile::read_once(std::uint64_t offset, std::span<std::byte> target) {
-  Result<void> turn = co_await wait_turn("read");
-  if (!turn) co_return std::move(turn).error();
+  if (closed_) co_return closed_file("read", core_->path);
   FsCall call(core_);
   call.request_bytes().resize(std::min(target.size(), kRequestBytesMax));
   const uv_buf_t buffer = call.request_buffer();
@@ -90,11 +98,12 @@ Task<Result<void>> UvFile::write_fully(std::uint64_t offset, std::span<const std
   std::size_t done = 0;
   // Each pass writes at least one byte or fails, so this ends.
   while (done < bytes.size()) {
-    Result<void> turn = co_await wait_turn(operation);
+    Result<void> turn = co_await wait_write_turn(operation);
     if (!turn) co_return std::move(turn).error();
     const std::span<const std::byte> rest =
         bytes.subspan(done, std::min(bytes.size() - done, kRequestBytesMax));
     FsCall call(core_);
+    call.mark_write();
     call.request_bytes().assign(rest.begin(), rest.end());  // the request owns its copy
     const uv_buf_t buffer = call.request_buffer();
     call.submitted(uv_fs_write(core_->loop, call.request(), core_->fd, &buffer, 1,
@@ -128,8 +137,7 @@ Task<Result<void>> UvFile::read_size() {
 }
 
 Task<Result<void>> UvFile::flush(std::string_view operation, Flush what) {
-  Result<void> turn = co_await wait_turn(operation);
-  if (!turn) co_return std::move(turn).error();
+  if (closed_) co_return closed_file(operation, core_->path);
   FsCall call(core_);
   if (what == Flush::kData) {
     call.submitted(uv_fs_fdatasync(core_->loop, call.request(), core_->fd, fs_callback));
@@ -142,9 +150,10 @@ Task<Result<void>> UvFile::flush(std::string_view operation, Flush what) {
 }
 
 Task<Result<void>> UvFile::truncate(std::uint64_t size_bytes) {
-  Result<void> turn = co_await wait_turn("truncate");
+  Result<void> turn = co_await wait_write_turn("truncate");
   if (!turn) co_return std::move(turn).error();
   FsCall call(core_);
+  call.mark_write();
   call.submitted(uv_fs_ftruncate(core_->loop, call.request(), core_->fd,
                                  static_cast<std::int64_t>(size_bytes), fs_callback));
   co_await call;

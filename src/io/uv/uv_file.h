@@ -1,5 +1,5 @@
-// An open file on a UvEnv. Every operation runs on libuv's thread pool; operations on one file run
-// one at a time, in the order they were issued.
+// An open file on a UvEnv. Every operation runs on libuv's thread pool. Writes and truncations on
+// one file run one at a time, in the order they were issued; reads and syncs overlap them.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +44,7 @@ class UvFile final : public File {
 
   // Waits until the file's earlier requests finished. Errors: kClosed once close() began.
   Task<Result<void>> wait_turn(std::string_view operation);
+  Task<Result<void>> wait_write_turn(std::string_view operation);
   Task<Result<void>> write_fully(std::uint64_t offset, std::span<const std::byte> bytes,
                                  std::string_view operation);
   Task<Result<std::size_t>> read_once(std::uint64_t offset, std::span<std::byte> target);

@@ -87,6 +87,7 @@ void FsCall::submitted(int status) {
   in_libuv_ = true;
   request_->call = this;
   if (request_->file) request_->file->in_flight += 1;
+  if (request_->file && request_->write) request_->file->writes_in_flight += 1;
 }
 
 void FsCall::finish(uv_fs_t* request) {
@@ -102,6 +103,7 @@ void fs_callback(uv_fs_t* uv_request) {
   auto* request = static_cast<FsRequest*>(uv_request->data);
   FsCall* call = std::exchange(request->call, nullptr);
   std::shared_ptr<FileCore> file = std::move(request->file);
+  const bool write = request->write;
   if (call != nullptr) {
     call->finish(uv_request);
   } else {
@@ -109,8 +111,10 @@ void fs_callback(uv_fs_t* uv_request) {
   }
   delete_request(request);
   if (file) file->in_flight -= 1;
+  if (file && write) file->writes_in_flight -= 1;
   // The owner goes first: it usually starts its next request at once, before any waiter.
   if (call != nullptr && call->caller_) std::exchange(call->caller_, {}).resume();
+  if (file && write && file->writes_in_flight == 0) file->write_waiters.resume_all();
   if (file) after_file_operation(*file);
 }
 

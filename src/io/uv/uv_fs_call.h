@@ -18,8 +18,9 @@
 namespace strand::io::uv {
 
 // The descriptor of an open file, shared by its UvFile and the file's in-flight requests.
-// Requests on one file run one at a time, in order: a request abandoned by a cancelled frame must
-// not race with the owner's next one (a stale write landing after a truncate, say).
+// Writes and truncations on one file run one at a time, in order: one abandoned by a cancelled frame
+// must not race with the owner's next one (a stale write landing after a truncate, say). Close
+// waits for every request.
 struct FileCore {
   FileCore(uv_loop_t* loop_in, uv_file fd_in, std::string path_in)
       : loop(loop_in), fd(fd_in), path(std::move(path_in)) {}
@@ -30,8 +31,24 @@ struct FileCore {
   uv_file fd;              // -1 once a close was started
   std::string path;
   std::uint32_t in_flight = 0;
+  // Writes and truncations in flight. They run one at a time, so a write left behind by a
+  // cancelled frame can't race the owner's next one; reads and syncs run alongside them, so a
+  // sync in flight does not hold up the next append (group commit needs both to overlap).
+  std::uint32_t writes_in_flight = 0;
   bool abandoned = false;  // the UvFile is gone: close the descriptor once idle
   WaitList idle_waiters;   // frames waiting for in_flight to reach 0
+  WaitList write_waiters;  // frames waiting for writes_in_flight to reach 0
+};
+
+// Waits until no write or truncation is in flight on `core`. Use in a loop.
+struct WritesIdle {
+  FileCore& core;
+  Waiter waiter;
+  bool await_ready() const noexcept { return core.writes_in_flight == 0; }
+  void await_suspend(std::coroutine_handle<> caller) {
+    core.write_waiters.push_back(waiter, caller);
+  }
+  void await_resume() const noexcept {}
 };
 
 // Waits until no request is in flight on `core`. Use in a loop: others may start first.
@@ -55,6 +72,7 @@ struct FsRequest {
   FsCall* call = nullptr;          // null once the awaiting frame is gone
   std::vector<std::byte> bytes;    // the data of a read or a write
   std::shared_ptr<FileCore> file;  // set for requests on an open file
+  bool write = false;              // counts in FileCore::writes_in_flight
 };
 
 // Usage: FsCall call(core); uv_fs_xxx(loop, call.request(), ..., fs_callback);
@@ -70,6 +88,9 @@ class FsCall {
   // The buffer the pool thread reads into or writes from; fill it before submitting.
   std::vector<std::byte>& request_bytes() { return request_->bytes; }
   uv_buf_t request_buffer();
+
+  // Marks this call as a write or truncation (before submitted()).
+  void mark_write() { request_->write = true; }
 
   // Hands over the status uv_fs_xxx returned. < 0: it never started, and result() is the error.
   void submitted(int status);
