@@ -57,7 +57,7 @@ class InlineExecutor final : public io::Executor {
 // One node incarnation over a disk; make a new one after disk.crash().
 class StorageEnv final : public io::Env {
  public:
-  StorageEnv(sim::SimDisk& disk, ManualClock& clock, std::uint64_t seed)
+  StorageEnv(sim::SimDisk& disk, io::Clock& clock, std::uint64_t seed)
       : clock_(clock), random_(seed), fs_(disk, clock_, random_) {}
   io::Clock& clock() override { return clock_; }
   io::Network& net() override { return network_; }
@@ -66,7 +66,7 @@ class StorageEnv final : public io::Env {
   io::Executor& executor() override { return executor_; }
 
  private:
-  ManualClock& clock_;
+  io::Clock& clock_;
   io::SeededRandom random_;
   NoNetwork network_;
   sim::SimFileSystem fs_;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "broker/storage/segment_format.h"
 #include "io/env.h"
 #include "io/sync.h"
+#include "io/task_scope.h"
 
 namespace strand::storage {
 
@@ -106,7 +108,24 @@ class PartitionLog {
   const std::string& directory() const { return directory_; }
 
  private:
+  // One append waiting to be written; shared by its appender and the drain, so either may go first.
+  struct PendingAppend {
+    std::vector<std::byte> batch;
+    std::int32_t leader_epoch = -1;
+    std::int32_t last_delta = 0;
+    std::int64_t base_offset = -1;
+    std::optional<io::Result<AppendResult>> result;
+    io::Event done;
+  };
+  // One write carries at most this much of the appends waiting at once.
+  static constexpr std::uint64_t kGroupBytesMax = 1u << 20;
+
   PartitionLog(io::Env& env, std::string directory, LogConfig config);
+  io::Task<void> drain_appends();
+  io::Task<void> write_group();
+  io::Task<void> write_gathered(std::vector<std::shared_ptr<PendingAppend>>& group,
+                                std::uint64_t group_bytes, std::int64_t now_ms);
+  static void finish_append(PendingAppend& entry, io::Result<AppendResult> result);
   io::Task<io::Result<void>> load();
   io::Task<io::Result<void>> roll_locked();
   io::Task<io::Result<void>> seal_and_start_segment();
@@ -127,9 +146,13 @@ class PartitionLog {
   std::int64_t synced_offset_ = 0;
   std::int64_t high_watermark_ = 0;
   std::int64_t active_since_ms_ = 0;  // wall time of the active segment's first batch
+  std::deque<std::shared_ptr<PendingAppend>> pending_;  // appends waiting for the drain
+  bool draining_ = false;
   bool syncing_ = false;
   bool failed_ = false;
   bool opened_clean_ = false;
+  // Last member: destroyed first, so a drain in flight never outlives what it uses.
+  io::TaskScope appenders_;
 };
 
 }  // namespace strand::storage

@@ -190,15 +190,21 @@ io::Task<io::Result<void>> Segment::scan_and_truncate() {
   co_return io::ok();
 }
 
-io::Task<io::Result<void>> Segment::append(std::span<const std::byte> batch) {
-  STRAND_ASSERT(batch.size() >= protocol::kBatchHeaderBytes, "a whole batch");
-  STRAND_ASSERT(size_bytes_ + batch.size() <= kSegmentBytesMax, "positions stay within u32");
+io::Task<io::Result<void>> Segment::append(std::span<const std::byte> batches) {
+  STRAND_ASSERT(batches.size() >= protocol::kBatchHeaderBytes, "at least one whole batch");
+  STRAND_ASSERT(size_bytes_ + batches.size() <= kSegmentBytesMax, "positions stay within u32");
   STRAND_ASSERT(log_->size() == size_bytes_, "nothing but whole batches in the file");
-  const auto position = static_cast<std::uint32_t>(size_bytes_);
-  io::Result<void> written = co_await log_->append(batch);
+  io::Result<void> written = co_await log_->append(batches);
   if (!written) co_return with_context(std::move(written).error(), path(kLogSuffix));
-  note_batch(batch, position, static_cast<std::uint32_t>(batch.size()));
-  size_bytes_ += batch.size();
+  std::size_t at = 0;
+  for (std::size_t noted = 0; at < batches.size(); ++noted) {
+    STRAND_ASSERT(noted <= batches.size() / protocol::kBatchHeaderBytes, "batches have headers");
+    const std::uint32_t size = RecordBatchView::peek_size(batches.subspan(at)).value();
+    STRAND_ASSERT(at + size <= batches.size(), "only whole batches are appended");
+    note_batch(batches.subspan(at, size), static_cast<std::uint32_t>(size_bytes_ + at), size);
+    at += size;
+  }
+  size_bytes_ += batches.size();
   co_return io::ok();
 }
 

@@ -48,9 +48,9 @@ class Segment {
                                                              SegmentOptions options,
                                                              SegmentRecovery recovery);
 
-  // Appends one batch whose header already carries its final base offset.
-  // REQUIRES: base offset >= next_offset(). Written, not durable: see sync().
-  io::Task<io::Result<void>> append(std::span<const std::byte> batch);
+  // Appends whole batches, back to back, whose headers already carry their final base offsets,
+  // with one write. REQUIRES: increasing offsets from next_offset(). Written, not durable: sync().
+  io::Task<io::Result<void>> append(std::span<const std::byte> batches);
   io::Task<io::Result<void>> sync();
 
   // Whole batches whose last offset >= `from_offset`, starting with the one holding it, up to
