@@ -18,9 +18,9 @@
 namespace strand::io::uv {
 
 // The descriptor of an open file, shared by its UvFile and the file's in-flight requests.
-// Writes and truncations on one file run one at a time, in order: one abandoned by a cancelled frame
-// must not race with the owner's next one (a stale write landing after a truncate, say). Close
-// waits for every request.
+// Writes and truncations on one file run one at a time, in order: one abandoned by a cancelled
+// frame must not race with the owner's next one (a stale write landing after a truncate, say).
+// Close waits for every request.
 struct FileCore {
   FileCore(uv_loop_t* loop_in, uv_file fd_in, std::string path_in)
       : loop(loop_in), fd(fd_in), path(std::move(path_in)) {}
