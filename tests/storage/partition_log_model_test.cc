@@ -130,6 +130,11 @@ void do_retention(Harness& h) {
     h.model.erase(h.model.begin());
   }
   h.start = new_start;
+  // And nothing removable was left: the oldest closed segment is within the limit.
+  const std::vector<SegmentSummary> segments = h.log->segments();
+  if (segments.size() > 1 && segments.front().max_timestamp >= 0) {
+    RC_ASSERT(h.clock.wall_ms() - segments.front().max_timestamp <= h.config.retention_ms);
+  }
 }
 
 void do_truncate(Harness& h) {

@@ -65,6 +65,15 @@ std::uint64_t PartitionLog::size_bytes() const {
   return total;
 }
 
+std::vector<SegmentSummary> PartitionLog::segments() const {
+  std::vector<SegmentSummary> summaries;
+  for (const auto& [base, segment] : segments_) {
+    summaries.push_back(
+        {base, segment->next_offset(), segment->size_bytes(), segment->max_timestamp()});
+  }
+  return summaries;
+}
+
 void PartitionLog::set_high_watermark(std::int64_t offset) {
   STRAND_ASSERT(offset >= high_watermark_, "the high watermark never moves back");
   STRAND_ASSERT(offset <= next_offset(), "the high watermark never passes the log end");

@@ -40,6 +40,13 @@ struct AppendResult {
   std::int64_t last_offset;
 };
 
+struct SegmentSummary {
+  std::int64_t base_offset;
+  std::int64_t next_offset;
+  std::uint64_t size_bytes;
+  std::int64_t max_timestamp;  // -1 when empty
+};
+
 struct RetentionResult {
   std::uint32_t segments_removed = 0;
   std::uint64_t bytes_removed = 0;
@@ -103,6 +110,8 @@ class PartitionLog {
   void set_high_watermark(std::int64_t offset);
   std::uint64_t size_bytes() const;
   std::size_t segments_count() const { return segments_.size(); }
+  // Oldest first; the last one is the active segment.
+  std::vector<SegmentSummary> segments() const;
   bool failed() const { return failed_; }
   bool opened_clean() const { return opened_clean_; }
   const std::string& directory() const { return directory_; }
