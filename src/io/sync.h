@@ -45,16 +45,7 @@ class Event {
 // Event it keeps no state, so a waiter that loops on its own predicate can't spin.
 class Condition {
  public:
-  struct Awaiter {
-    Condition& condition;
-    Waiter waiter;
-    bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> caller) {
-      condition.waiters_.push_back(waiter, caller);
-    }
-    void await_resume() const noexcept {}
-  };
-  Awaiter wait() { return Awaiter{*this, {}}; }
+  Park wait() { return Park{waiters_, {}}; }
   void notify_all() { waiters_.resume_all(); }
   std::size_t waiting_count() const { return waiters_.size(); }
 
@@ -187,13 +178,6 @@ class Channel {
   }
 
  private:
-  struct Park {
-    WaitList& list;
-    Waiter waiter;
-    bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> caller) { list.push_back(waiter, caller); }
-    void await_resume() const noexcept {}
-  };
   std::deque<T> items_;
   std::size_t capacity_;
   WaitList senders_;

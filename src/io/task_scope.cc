@@ -75,22 +75,9 @@ void TaskScope::on_child_done(std::uint64_t id, std::coroutine_handle<> handle) 
   if (children_.empty()) joiners_.resume_all();
 }
 
-namespace {
-
-struct JoinAwaiter {
-  WaitList& joiners;
-  const std::map<std::uint64_t, std::coroutine_handle<>>& children;
-  Waiter waiter;
-  bool await_ready() const noexcept { return children.empty(); }
-  void await_suspend(std::coroutine_handle<> caller) { joiners.push_back(waiter, caller); }
-  void await_resume() const noexcept {}
-};
-
-}  // namespace
-
 Task<void> TaskScope::join() {
   while (!children_.empty()) {
-    co_await JoinAwaiter{joiners_, children_, {}};
+    co_await Park{joiners_, {}};
   }
 }
 

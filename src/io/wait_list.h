@@ -51,8 +51,10 @@ class WaitList {
     waiter.handle_ = handle;
     waiter.prev_ = tail_;
     waiter.next_ = nullptr;
-    if (tail_) tail_->next_ = &waiter;
-    else head_ = &waiter;
+    if (tail_)
+      tail_->next_ = &waiter;
+    else
+      head_ = &waiter;
     tail_ = &waiter;
     size_ += 1;
   }
@@ -88,13 +90,27 @@ class WaitList {
 
 inline void Waiter::unlink() {
   if (!list_) return;
-  if (prev_) prev_->next_ = next_;
-  else list_->head_ = next_;
-  if (next_) next_->prev_ = prev_;
-  else list_->tail_ = prev_;
+  if (prev_)
+    prev_->next_ = next_;
+  else
+    list_->head_ = next_;
+  if (next_)
+    next_->prev_ = prev_;
+  else
+    list_->tail_ = prev_;
   list_->size_ -= 1;
   list_ = nullptr;
   prev_ = next_ = nullptr;
 }
+
+// Parks the awaiting coroutine on `list` until someone resumes it. Always suspends; a caller that
+// waits for a condition re-checks it in a loop.
+struct Park {
+  WaitList& list;
+  Waiter waiter;
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> caller) { list.push_back(waiter, caller); }
+  void await_resume() const noexcept {}
+};
 
 }  // namespace strand::io

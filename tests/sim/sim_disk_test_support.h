@@ -16,6 +16,7 @@
 #include "io/env.h"
 #include "io/task_scope.h"
 #include "io/wait_list.h"
+#include "run_inline.h"
 #include "sim/sim_disk.h"
 #include "sim/sim_file_system.h"
 
@@ -76,20 +77,10 @@ class QueueClock final : public io::Clock {
   io::WaitList sleepers_;
 };
 
-template <typename T>
-io::Task<void> store_result(io::Task<T> task, std::optional<T>* out) {
-  T value = co_await task;
-  out->emplace(std::move(value));
-}
-
-// Runs a task that never really suspends (no latency injected, or an InstantClock) to completion.
+// Runs a task that never really parks (no latency injected, or an InstantClock) to completion.
 template <typename T>
 T run_now(io::Task<T> task) {
-  std::optional<T> out;
-  io::TaskScope scope;
-  scope.spawn(store_result(std::move(task), &out));
-  STRAND_ASSERT(out.has_value(), "the task completed without parking");
-  return std::move(*out);
+  return strand::testing::run_inline(std::move(task));
 }
 
 class StubNetwork final : public io::Network {

@@ -11,6 +11,7 @@
 
 #include "io/env.h"
 #include "io/task_scope.h"
+#include "run_inline.h"
 #include "sim/sim_disk.h"
 #include "sim/sim_file_system.h"
 
@@ -74,18 +75,8 @@ class StorageEnv final : public io::Env {
 };
 
 template <typename T>
-io::Task<void> store_into(io::Task<T> task, std::optional<T>* out) {
-  T value = co_await task;
-  out->emplace(std::move(value));
-}
-
-template <typename T>
 T run(io::Task<T> task) {
-  std::optional<T> out;
-  io::TaskScope scope;
-  scope.spawn(store_into(std::move(task), &out));
-  STRAND_ASSERT(out.has_value(), "storage tests run without parking");
-  return std::move(*out);
+  return strand::testing::run_inline(std::move(task));
 }
 
 }  // namespace strand::storage::testing

@@ -217,18 +217,6 @@ void UvListener::listen_callback(uv_stream_t* server, int status) {
   if (acceptor) acceptor.resume();
 }
 
-namespace {
-
-struct Park {
-  WaitList& list;
-  Waiter waiter;
-  bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> caller) { list.push_back(waiter, caller); }
-  void await_resume() const noexcept {}
-};
-
-}  // namespace
-
 Task<Result<std::unique_ptr<Connection>>> UvListener::accept() {
   while (!closed_ && pending_ == 0) {
     co_await Park{acceptors_, {}};
