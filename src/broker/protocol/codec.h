@@ -18,6 +18,10 @@ namespace strand::protocol {
 
 using Uuid = std::array<std::uint8_t, 16>;
 
+// The value of an authorized-operations field (Metadata, DescribeCluster) that the client did not
+// ask for: Kafka's default, INT32_MIN.
+inline constexpr std::int32_t kAuthorizedOperationsOmitted = -2147483647 - 1;
+
 // One tagged field of a flexible version that this codec does not interpret; kept for round trips.
 struct TaggedField {
   std::uint32_t tag;
