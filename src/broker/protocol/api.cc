@@ -6,8 +6,18 @@ namespace strand::protocol {
 
 namespace {
 
-constexpr std::array<ApiRange, 1> kImplemented = {{
+// flexible_from beyond max_version: no flexible version of that API is implemented yet.
+constexpr std::array<ApiRange, 10> kImplemented = {{
+    {ApiKey::kProduce, 3, 8, 9},
+    {ApiKey::kFetch, 4, 11, 12},
+    {ApiKey::kListOffsets, 1, 5, 6},
+    {ApiKey::kMetadata, 0, 8, 9},
     {ApiKey::kApiVersions, 0, 3, 3},
+    {ApiKey::kCreateTopics, 0, 4, 5},
+    {ApiKey::kDeleteTopics, 0, 3, 4},
+    {ApiKey::kDescribeConfigs, 0, 3, 4},
+    {ApiKey::kCreatePartitions, 0, 1, 2},
+    {ApiKey::kDescribeCluster, 0, 0, 0},
 }};
 
 }  // namespace

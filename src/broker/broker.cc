@@ -1,0 +1,61 @@
+#include "broker/broker.h"
+
+#include <spdlog/spdlog.h>
+
+namespace strand {
+
+namespace {
+
+server::ConnectionLimits limits_from(const BrokerConfig& config) {
+  server::ConnectionLimits limits;
+  limits.request_bytes_max = config.socket_request_max_bytes;
+  limits.inflight_requests_max = config.connection_inflight_requests_max;
+  limits.inflight_bytes_max = config.connection_inflight_bytes_max;
+  return limits;
+}
+
+}  // namespace
+
+Broker::Broker(io::Env& env, BrokerConfig config)
+    : env_(env),
+      config_(std::move(config)),
+      partitions_(env, config_),
+      api_(env, config_, partitions_),
+      server_(env, api_, limits_from(config_)) {}
+
+Broker::~Broker() = default;
+
+io::Task<io::Result<void>> Broker::start() {
+  STRAND_ASSERT(!started_, "start once");
+  io::Result<void> opened = co_await partitions_.open();
+  if (!opened) co_return with_context(std::move(opened).error(), config_.data_dir);
+  io::Result<void> listening = server_.listen(config_.listen);
+  if (!listening) {
+    io::Result<void> closed = co_await partitions_.close();
+    (void)closed;
+    co_return with_context(std::move(listening).error(), "listen on " + config_.listen.to_string());
+  }
+  started_ = true;
+  background_.spawn(serve());
+  partitions_.start_retention();
+  spdlog::info("node {} serving Kafka on {} (data in {})", config_.node_id,
+               server_.address().to_string(), config_.data_dir);
+  co_return io::ok();
+}
+
+io::Task<void> Broker::serve() {
+  co_await server_.run();
+  served_.set();
+}
+
+io::Task<io::Result<void>> Broker::shutdown() {
+  if (!started_) co_return io::ok();
+  spdlog::info("shutting down: closing connections and logs");
+  server_.stop();
+  co_await served_.wait();
+  io::Result<void> closed = co_await partitions_.close();
+  started_ = false;
+  co_return std::move(closed);
+}
+
+}  // namespace strand

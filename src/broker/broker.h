@@ -1,0 +1,49 @@
+// A broker composed from an io::Env and a BrokerConfig: storage, the Kafka API and its listener.
+// The same object runs on libuv (strand-broker) and inside the simulator.
+#pragma once
+
+#include <memory>
+
+#include "broker/cluster/partition_manager.h"
+#include "broker/config.h"
+#include "broker/server/kafka_api.h"
+#include "broker/server/server.h"
+#include "io/env.h"
+#include "io/sync.h"
+#include "io/task_scope.h"
+
+namespace strand {
+
+class Broker {
+ public:
+  Broker(io::Env& env, BrokerConfig config);
+  ~Broker();
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  // Opens (and recovers) the data directory and binds the listener; then serves in the
+  // background until shutdown(). Errors: storage errors, kExists (address in use).
+  io::Task<io::Result<void>> start();
+
+  // Stops accepting, ends connections, waits for requests in flight, and closes every log
+  // cleanly (so the next start skips recovery scans).
+  io::Task<io::Result<void>> shutdown();
+
+  io::Address address() const { return server_.address(); }
+  const BrokerConfig& config() const { return config_; }
+  cluster::PartitionManager& partitions() { return partitions_; }
+
+ private:
+  io::Task<void> serve();
+
+  io::Env& env_;
+  BrokerConfig config_;
+  cluster::PartitionManager partitions_;
+  server::KafkaApi api_;
+  server::Server server_;
+  io::Event served_;
+  bool started_ = false;
+  io::TaskScope background_;  // last: destroyed first
+};
+
+}  // namespace strand

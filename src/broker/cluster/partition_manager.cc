@@ -1,0 +1,351 @@
+#include "broker/cluster/partition_manager.h"
+
+#include <spdlog/spdlog.h>
+
+#include <limits>
+
+#include "broker/protocol/topic_name.h"
+#include "broker/storage/atomic_file.h"
+
+namespace strand::cluster {
+
+namespace {
+
+constexpr std::size_t kCatalogBytesMax = 64u << 20;
+constexpr std::int32_t kPartitionsPerTopicMax = 1 << 16;
+
+TopicError error(protocol::ErrorCode code, std::string message) {
+  return TopicError{code, std::move(message)};
+}
+
+TopicError storage_error(const io::Error& failure) {
+  return error(protocol::ErrorCode::kKafkaStorageError, failure.to_string());
+}
+
+}  // namespace
+
+Partition::Partition(io::Env& env, storage::TopicPartition tp, storage::PartitionLog& log,
+                     io::Condition& data_arrived)
+    : env_(env), tp_(std::move(tp)), log_(log), data_arrived_(data_arrived) {
+  advance_high_watermark();
+}
+
+// Normally quiesced first; a simulated crash destroys it with work in flight, which the scope
+// cancels.
+Partition::~Partition() = default;
+
+io::Task<io::Result<storage::AppendResult>> Partition::append(std::vector<std::byte> batch,
+                                                              Acks acks) {
+  if (closing_) co_return io::Error{io::ErrorKind::kNotFound, "partition is being deleted"};
+  operations_in_flight_ += 1;
+  io::Result<storage::AppendResult> appended =
+      co_await log_.append(std::move(batch), 0, protocol::BatchOrigin::kClient);
+  if (appended && acks == Acks::kAll) {
+    // Durable before acknowledged: a crash after the answer must not lose the batch.
+    io::Result<void> synced = co_await log_.sync();
+    advance_high_watermark();
+    if (!synced) appended = std::move(synced).error();
+  } else if (appended) {
+    schedule_flush();
+  }
+  operations_in_flight_ -= 1;
+  operation_done_.notify_all();
+  co_return std::move(appended);
+}
+
+io::Task<io::Result<std::vector<std::byte>>> Partition::read(std::int64_t offset,
+                                                             std::uint32_t bytes_max) {
+  if (closing_) co_return io::Error{io::ErrorKind::kNotFound, "partition is being deleted"};
+  operations_in_flight_ += 1;
+  io::Result<std::vector<std::byte>> bytes =
+      co_await log_.read(offset, bytes_max, log_.high_watermark());
+  operations_in_flight_ -= 1;
+  operation_done_.notify_all();
+  co_return std::move(bytes);
+}
+
+io::Task<io::Result<std::optional<std::int64_t>>> Partition::offset_for_timestamp(
+    std::int64_t timestamp) {
+  if (closing_) co_return io::Error{io::ErrorKind::kNotFound, "partition is being deleted"};
+  operations_in_flight_ += 1;
+  io::Result<std::optional<std::int64_t>> offset = co_await log_.offset_for_timestamp(timestamp);
+  operations_in_flight_ -= 1;
+  operation_done_.notify_all();
+  // A record beyond the high watermark is not visible yet.
+  if (offset && *offset && **offset >= log_.high_watermark())
+    offset = std::optional<std::int64_t>{};
+  co_return std::move(offset);
+}
+
+void Partition::schedule_flush() {
+  if (flushing_ || closing_) return;
+  flushing_ = true;
+  operations_in_flight_ += 1;
+  background_.spawn(flush_loop());
+}
+
+// Keeps syncing while there is unsynced data, so acks=1 records become visible (and durable)
+// within one sync of being written; concurrent appends share each sync.
+io::Task<void> Partition::flush_loop() {
+  for (std::uint64_t rounds = 0; log_.synced_offset() < log_.next_offset(); ++rounds) {
+    STRAND_ASSERT(rounds < (1ull << 40), "each round syncs something");
+    io::Result<void> synced = co_await log_.sync();
+    advance_high_watermark();
+    if (!synced) {
+      spdlog::error("{}-{}: sync failed, partition stops accepting writes: {}", tp_.topic,
+                    tp_.partition, synced.error().to_string());
+      break;
+    }
+  }
+  flushing_ = false;
+  operations_in_flight_ -= 1;
+  operation_done_.notify_all();
+}
+
+void Partition::advance_high_watermark() {
+  const std::int64_t synced = log_.synced_offset();
+  if (synced > log_.high_watermark()) {
+    log_.set_high_watermark(synced);
+    data_arrived_.notify_all();
+  }
+}
+
+io::Task<void> Partition::quiesce() {
+  closing_ = true;
+  for (std::uint64_t rounds = 0; operations_in_flight_ > 0; ++rounds) {
+    STRAND_ASSERT(rounds < (1ull << 40), "operations finish");
+    co_await operation_done_.wait();
+  }
+}
+
+PartitionManager::PartitionManager(io::Env& env, const BrokerConfig& config)
+    : env_(env), config_(config), logs_(env, config.data_dir, config.log) {}
+
+PartitionManager::~PartitionManager() = default;
+
+io::Task<io::Result<void>> PartitionManager::open() {
+  io::Result<void> made = co_await env_.fs().make_dirs(config_.data_dir);
+  if (!made) co_return std::move(made).error();
+  const std::string catalog_path = io::join_path(config_.data_dir, kTopicCatalogName);
+  io::Result<std::optional<std::vector<std::byte>>> bytes =
+      co_await storage::read_small_file(env_.fs(), catalog_path, kCatalogBytesMax);
+  if (!bytes) co_return std::move(bytes).error();
+  if (*bytes) {
+    io::Result<TopicCatalog> parsed = TopicCatalog::parse(**bytes);
+    if (!parsed) co_return std::move(parsed).error();
+    catalog_ = std::move(*parsed);
+    io::Result<void> cleaned = co_await remove_orphans();
+    if (!cleaned) co_return std::move(cleaned).error();
+  } else {
+    // No catalog: adopt what is on disk (a data directory from before the catalog existed).
+    io::Result<void> opened = co_await logs_.open_all();
+    if (!opened) co_return std::move(opened).error();
+    std::map<std::string, std::int32_t> found;
+    for (const auto& [tp, log] : logs_.logs()) {
+      found[tp.topic] = std::max(found[tp.topic], tp.partition + 1);
+    }
+    for (const auto& [name, count] : found) {
+      catalog_.add(TopicInfo{name, count, {}, env_.rng().next_u64(), env_.rng().next_u64()});
+    }
+    io::Result<void> saved = co_await save_catalog();
+    if (!saved) co_return std::move(saved).error();
+  }
+  for (const auto& [name, topic] : catalog_.topics()) {
+    for (std::int32_t index = 0; index < topic.partitions; ++index) {
+      io::Result<void> opened = co_await open_partition(topic, index);
+      if (!opened) co_return std::move(opened).error();
+    }
+  }
+  spdlog::info("opened {} topics, {} partitions in {}", catalog_.topics().size(),
+               partitions_.size(), config_.data_dir);
+  co_return io::ok();
+}
+
+io::Task<io::Result<void>> PartitionManager::remove_orphans() {
+  io::Result<std::vector<std::string>> names = co_await env_.fs().list(config_.data_dir);
+  if (!names) co_return std::move(names).error();
+  for (const std::string& name : *names) {
+    std::optional<storage::TopicPartition> tp = storage::parse_partition_directory(name);
+    if (!tp) continue;
+    const TopicInfo* topic = catalog_.find(tp->topic);
+    if (topic && tp->partition < topic->partitions) continue;
+    spdlog::warn("removing {}: its topic or partition was deleted", name);
+    io::Result<storage::PartitionLog*> log = co_await logs_.get_or_create(*tp);
+    if (!log) co_return std::move(log).error();
+    io::Result<void> removed = co_await logs_.remove(*tp);
+    if (!removed) co_return std::move(removed).error();
+  }
+  co_return io::ok();
+}
+
+io::Task<io::Result<void>> PartitionManager::open_partition(const TopicInfo& topic,
+                                                            std::int32_t index) {
+  storage::TopicPartition tp{topic.name, index};
+  io::Result<storage::PartitionLog*> log =
+      co_await logs_.get_or_create(tp, catalog_.log_config(topic, config_.log));
+  if (!log) co_return with_context(std::move(log).error(), storage::partition_directory_name(tp));
+  partitions_[tp] = std::make_shared<Partition>(env_, tp, **log, data_arrived_);
+  co_return io::ok();
+}
+
+io::Task<io::Result<void>> PartitionManager::close() {
+  if (retention_running_) {
+    co_await retention_idle_.wait();
+    // The loop that woke us is still on the stack below; let it park in its sleep first.
+    co_await env_.clock().sleep(io::Duration::ns(0));
+  }
+  retention_.cancel();
+  for (auto& [tp, partition] : partitions_) co_await partition->quiesce();
+  partitions_.clear();
+  co_return co_await logs_.close_all();
+}
+
+io::Task<io::Result<void>> PartitionManager::save_catalog() {
+  co_return co_await storage::write_file_atomically(
+      env_.fs(), io::join_path(config_.data_dir, kTopicCatalogName), catalog_.serialize());
+}
+
+std::shared_ptr<Partition> PartitionManager::find(const storage::TopicPartition& tp) const {
+  auto it = partitions_.find(tp);
+  return it == partitions_.end() ? nullptr : it->second;
+}
+
+storage::LogConfig PartitionManager::topic_log_config(const std::string& topic) const {
+  const TopicInfo* info = catalog_.find(topic);
+  return info ? catalog_.log_config(*info, config_.log) : config_.log;
+}
+
+io::Task<TopicError> PartitionManager::create_topic(std::string name, std::int32_t partitions,
+                                                    std::int16_t replication_factor,
+                                                    std::map<std::string, std::string> configs,
+                                                    bool validate_only) {
+  io::Result<void> valid_name = protocol::validate_topic_name(name);
+  if (!valid_name) {
+    co_return error(protocol::ErrorCode::kInvalidTopicException, valid_name.error().message);
+  }
+  if (partitions == -1) partitions = config_.num_partitions;
+  if (replication_factor == -1) replication_factor = config_.default_replication_factor;
+  if (partitions <= 0 || partitions > kPartitionsPerTopicMax) {
+    co_return error(
+        protocol::ErrorCode::kInvalidPartitions,
+        "number of partitions must be in [1, " + std::to_string(kPartitionsPerTopicMax) + "]");
+  }
+  if (replication_factor != 1) {
+    co_return error(protocol::ErrorCode::kInvalidReplicationFactor,
+                    "replication factor " + std::to_string(replication_factor) +
+                        " is larger than the 1 available broker");
+  }
+  storage::LogConfig scratch = config_.log;
+  for (const auto& [key, value] : configs) {
+    io::Result<void> applied = apply_topic_config(scratch, key, value);
+    if (!applied) co_return error(protocol::ErrorCode::kInvalidConfig, applied.error().message);
+  }
+  io::Mutex::Guard guard = co_await changing_.lock();
+  if (catalog_.find(name)) {
+    co_return error(protocol::ErrorCode::kTopicAlreadyExists,
+                    "topic '" + name + "' already exists");
+  }
+  for (const auto& [existing, info] : catalog_.topics()) {
+    if (protocol::topic_names_collide(existing, name)) {
+      co_return error(protocol::ErrorCode::kInvalidTopicException,
+                      "topic '" + name + "' collides with '" + existing + "' ('.' and '_')");
+    }
+  }
+  if (validate_only) co_return TopicError{};
+  TopicInfo topic{name, partitions, std::move(configs), env_.rng().next_u64(),
+                  env_.rng().next_u64()};
+  catalog_.add(topic);
+  // The catalog first: a crash before the logs exist recreates them at open; the reverse would
+  // leave directories of a topic nobody knows.
+  io::Result<void> saved = co_await save_catalog();
+  if (!saved) {
+    catalog_.remove(name);
+    co_return storage_error(saved.error());
+  }
+  for (std::int32_t index = 0; index < partitions; ++index) {
+    io::Result<void> opened = co_await open_partition(topic, index);
+    if (!opened) co_return storage_error(opened.error());
+  }
+  spdlog::info("created topic {} with {} partitions", name, partitions);
+  co_return TopicError{};
+}
+
+io::Task<TopicError> PartitionManager::delete_topic(std::string name) {
+  if (!config_.delete_topic_enable) {
+    co_return error(protocol::ErrorCode::kTopicDeletionDisabled, "delete.topic.enable is false");
+  }
+  io::Mutex::Guard guard = co_await changing_.lock();
+  const TopicInfo* topic = catalog_.find(name);
+  if (!topic) {
+    co_return error(protocol::ErrorCode::kUnknownTopicOrPartition,
+                    "topic '" + name + "' does not exist");
+  }
+  const std::int32_t count = topic->partitions;
+  catalog_.remove(name);
+  io::Result<void> saved = co_await save_catalog();
+  if (!saved) co_return storage_error(saved.error());
+  for (std::int32_t index = 0; index < count; ++index) {
+    storage::TopicPartition tp{name, index};
+    auto it = partitions_.find(tp);
+    if (it == partitions_.end()) continue;
+    std::shared_ptr<Partition> partition = it->second;
+    partitions_.erase(it);
+    co_await partition->quiesce();
+    io::Result<void> removed = co_await logs_.remove(tp);
+    if (!removed) {
+      // The catalog no longer has the topic, so the next open removes what is left.
+      spdlog::error("deleting {}-{}: {}", name, index, removed.error().to_string());
+    }
+  }
+  data_arrived_.notify_all();  // fetches waiting on the deleted partitions re-check and fail
+  spdlog::info("deleted topic {}", name);
+  co_return TopicError{};
+}
+
+io::Task<TopicError> PartitionManager::create_partitions(std::string name, std::int32_t count,
+                                                         bool validate_only) {
+  io::Mutex::Guard guard = co_await changing_.lock();
+  const TopicInfo* topic = catalog_.find(name);
+  if (!topic) {
+    co_return error(protocol::ErrorCode::kUnknownTopicOrPartition,
+                    "topic '" + name + "' does not exist");
+  }
+  if (count <= topic->partitions || count > kPartitionsPerTopicMax) {
+    co_return error(protocol::ErrorCode::kInvalidPartitions,
+                    "topic '" + name + "' has " + std::to_string(topic->partitions) +
+                        " partitions; the new count must be larger (and at most " +
+                        std::to_string(kPartitionsPerTopicMax) + ")");
+  }
+  if (validate_only) co_return TopicError{};
+  const std::int32_t before = topic->partitions;
+  catalog_.set_partitions(name, count);
+  io::Result<void> saved = co_await save_catalog();
+  if (!saved) co_return storage_error(saved.error());
+  const TopicInfo updated = *catalog_.find(name);
+  for (std::int32_t index = before; index < count; ++index) {
+    io::Result<void> opened = co_await open_partition(updated, index);
+    if (!opened) co_return storage_error(opened.error());
+  }
+  co_return TopicError{};
+}
+
+void PartitionManager::start_retention() { retention_.spawn(retention_loop()); }
+
+io::Task<void> PartitionManager::retention_loop() {
+  const io::Duration interval = io::Duration::ms(config_.retention_check_interval_ms);
+  for (;;) {
+    co_await env_.clock().sleep(interval);
+    retention_running_ = true;
+    io::Result<storage::RetentionSummary> summary = co_await logs_.run_retention_once();
+    retention_running_ = false;
+    if (!summary) {
+      spdlog::error("retention: {}", summary.error().to_string());
+    } else if (summary->segments_removed > 0) {
+      spdlog::info("retention removed {} segments ({} bytes)", summary->segments_removed,
+                   summary->bytes_removed);
+    }
+    retention_idle_.notify_all();
+  }
+}
+
+}  // namespace strand::cluster

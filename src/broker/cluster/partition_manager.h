@@ -1,0 +1,123 @@
+// The partitions this broker serves, with the topic catalog that says which exist. On a single
+// node every partition is led here; the high watermark is the synced offset (what a crash cannot
+// take back), so consumers never read a record that a power failure could still lose. Appends
+// acknowledged with acks=1 become visible as soon as a background group-commit sync covers them.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "broker/cluster/topic_catalog.h"
+#include "broker/config.h"
+#include "broker/protocol/error_code.h"
+#include "broker/storage/log_manager.h"
+#include "io/env.h"
+#include "io/sync.h"
+#include "io/task_scope.h"
+
+namespace strand::cluster {
+
+enum class Acks : std::int8_t { kNone = 0, kLeader = 1, kAll = -1 };
+
+// A Kafka error code with the text for logs and for error_message fields.
+struct TopicError {
+  protocol::ErrorCode code = protocol::ErrorCode::kNone;
+  std::string message;
+  bool ok() const { return code == protocol::ErrorCode::kNone; }
+};
+
+class Partition {
+ public:
+  Partition(io::Env& env, storage::TopicPartition tp, storage::PartitionLog& log,
+            io::Condition& data_arrived);
+  ~Partition();
+  Partition(const Partition&) = delete;
+  Partition& operator=(const Partition&) = delete;
+
+  // Appends one producer batch. acks=all answers once the batch is synced; acks=1 (and 0) once it
+  // is written. Errors from the log (kCorrupt naming the field, kNoSpace, kIoError, kInvalid),
+  // kNotFound once the partition is being deleted.
+  io::Task<io::Result<storage::AppendResult>> append(std::vector<std::byte> batch, Acks acks);
+
+  // Whole batches from `offset`, up to `bytes_max` (at least one batch unless `strict_max`),
+  // none at or beyond the high watermark. Errors: kOutOfRange, kCorrupt, kIoError, kNotFound.
+  io::Task<io::Result<std::vector<std::byte>>> read(std::int64_t offset, std::uint32_t bytes_max);
+
+  io::Task<io::Result<std::optional<std::int64_t>>> offset_for_timestamp(std::int64_t timestamp);
+
+  std::int64_t high_watermark() const { return log_.high_watermark(); }
+  std::int64_t log_start_offset() const { return log_.log_start_offset(); }
+  std::int64_t log_end_offset() const { return log_.next_offset(); }
+  const storage::TopicPartition& topic_partition() const { return tp_; }
+
+  // Refuses new operations and waits for those in flight (and the background sync) to finish.
+  io::Task<void> quiesce();
+
+ private:
+  void schedule_flush();
+  io::Task<void> flush_loop();
+  void advance_high_watermark();
+
+  io::Env& env_;
+  storage::TopicPartition tp_;
+  storage::PartitionLog& log_;
+  io::Condition& data_arrived_;
+  std::uint32_t operations_in_flight_ = 0;  // appends, reads and the flush loop
+  io::Condition operation_done_;
+  bool flushing_ = false;
+  bool closing_ = false;
+  io::TaskScope background_;  // last: destroyed first
+};
+
+class PartitionManager {
+ public:
+  PartitionManager(io::Env& env, const BrokerConfig& config);
+  ~PartitionManager();
+
+  // Reads the catalog, opens every partition's log (recovering it), removes directories of topics
+  // the catalog no longer has (a delete that crashed half way). A data directory without a
+  // catalog adopts the partition directories it finds. Errors: kCorrupt (catalog), I/O errors.
+  io::Task<io::Result<void>> open();
+  // Waits for operations in flight and closes every log cleanly (clean-shutdown markers).
+  io::Task<io::Result<void>> close();
+
+  io::Task<TopicError> create_topic(std::string name, std::int32_t partitions,
+                                    std::int16_t replication_factor,
+                                    std::map<std::string, std::string> configs, bool validate_only);
+  io::Task<TopicError> delete_topic(std::string name);
+  io::Task<TopicError> create_partitions(std::string name, std::int32_t count, bool validate_only);
+
+  const TopicCatalog& catalog() const { return catalog_; }
+  std::shared_ptr<Partition> find(const storage::TopicPartition& tp) const;
+  storage::LogConfig topic_log_config(const std::string& topic) const;
+
+  // Notified whenever some partition's high watermark moves (long-polling fetches wait on it).
+  io::Condition& data_arrived() { return data_arrived_; }
+
+  // Starts running retention over all logs every log.retention.check.interval.ms; close()
+  // stops it between rounds.
+  void start_retention();
+
+ private:
+  io::Task<io::Result<void>> save_catalog();
+  io::Task<io::Result<void>> open_partition(const TopicInfo& topic, std::int32_t index);
+  io::Task<io::Result<void>> remove_orphans();
+  io::Task<void> retention_loop();
+
+  io::Env& env_;
+  const BrokerConfig& config_;
+  storage::LogManager logs_;
+  TopicCatalog catalog_;
+  std::map<storage::TopicPartition, std::shared_ptr<Partition>> partitions_;
+  io::Mutex changing_;  // topic creation, deletion and growth, one at a time
+  io::Condition data_arrived_;
+  bool retention_running_ = false;  // a round is in progress (not just sleeping)
+  io::Condition retention_idle_;
+  io::TaskScope retention_;  // last: destroyed first
+};
+
+}  // namespace strand::cluster

@@ -1,0 +1,188 @@
+#include "broker/config.h"
+
+#include <charconv>
+#include <limits>
+
+#include "broker/storage/segment_format.h"
+
+namespace strand {
+
+namespace {
+
+io::Error invalid(std::string_view key, std::string_view value, std::string_view why) {
+  return io::Error{io::ErrorKind::kInvalid, "config " + std::string(key) + "=" +
+                                                std::string(value) + ": " + std::string(why)};
+}
+
+template <typename Int>
+io::Result<Int> parse_int(std::string_view key, std::string_view value, Int min, Int max) {
+  Int out{};
+  const char* end = value.data() + value.size();
+  auto [ptr, ec] = std::from_chars(value.data(), end, out);
+  if (ec != std::errc{} || ptr != end) return invalid(key, value, "not an integer");
+  if (out < min || out > max) {
+    return invalid(key, value,
+                   "out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+  }
+  return out;
+}
+
+io::Result<bool> parse_bool(std::string_view key, std::string_view value) {
+  if (value == "true") return true;
+  if (value == "false") return false;
+  return invalid(key, value, "expected true or false");
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+constexpr std::int64_t kI64Max = std::numeric_limits<std::int64_t>::max();
+
+}  // namespace
+
+io::Result<void> apply_topic_config(storage::LogConfig& config, std::string_view key,
+                                    std::string_view value) {
+  if (key == "retention.ms") {
+    io::Result<std::int64_t> ms = parse_int<std::int64_t>(key, value, -1, kI64Max);
+    if (!ms) return std::move(ms).error();
+    config.retention_ms = *ms;
+  } else if (key == "retention.bytes") {
+    io::Result<std::int64_t> bytes = parse_int<std::int64_t>(key, value, -1, kI64Max);
+    if (!bytes) return std::move(bytes).error();
+    config.retention_bytes = *bytes;
+  } else if (key == "segment.bytes") {
+    io::Result<std::uint64_t> bytes =
+        parse_int<std::uint64_t>(key, value, 14, storage::kSegmentBytesMax);
+    if (!bytes) return std::move(bytes).error();
+    config.segment_bytes = *bytes;
+  } else if (key == "segment.ms") {
+    io::Result<std::int64_t> ms = parse_int<std::int64_t>(key, value, 1, kI64Max);
+    if (!ms) return std::move(ms).error();
+    config.roll_ms = *ms;
+  } else if (key == "segment.index.bytes" || key == "index.interval.bytes") {
+    io::Result<std::uint32_t> bytes = parse_int<std::uint32_t>(key, value, 0, 1u << 30);
+    if (!bytes) return std::move(bytes).error();
+    if (key == "index.interval.bytes") config.index_interval_bytes = *bytes;
+  } else if (key == "cleanup.policy") {
+    if (value != "delete") return invalid(key, value, "only cleanup.policy=delete is supported");
+  } else {
+    return io::Error{io::ErrorKind::kInvalid, "unknown topic config " + std::string(key)};
+  }
+  return io::ok();
+}
+
+std::map<std::string, std::string> describe_topic_config(const storage::LogConfig& config) {
+  return {
+      {"cleanup.policy", "delete"},
+      {"index.interval.bytes", std::to_string(config.index_interval_bytes)},
+      {"retention.bytes", std::to_string(config.retention_bytes)},
+      {"retention.ms", std::to_string(config.retention_ms)},
+      {"segment.bytes", std::to_string(config.segment_bytes)},
+      {"segment.ms", std::to_string(config.roll_ms)},
+  };
+}
+
+io::Result<void> BrokerConfig::set(std::string_view key, std::string_view value) {
+  value = trim(value);
+  if (key == "node.id" || key == "broker.id") {
+    io::Result<std::int32_t> id = parse_int<std::int32_t>(key, value, 0, 1 << 30);
+    if (!id) return std::move(id).error();
+    node_id = *id;
+  } else if (key == "listeners") {
+    std::string_view address = value;
+    if (std::size_t scheme = address.find("://"); scheme != std::string_view::npos) {
+      address.remove_prefix(scheme + 3);
+    }
+    io::Result<io::Address> parsed = io::parse_address(address);
+    if (!parsed) return invalid(key, value, parsed.error().message);
+    listen = *parsed;
+  } else if (key == "advertised.host.name") {
+    advertised_host = std::string(value);
+  } else if (key == "log.dirs" || key == "log.dir") {
+    if (value.empty() || value.find(',') != std::string_view::npos) {
+      return invalid(key, value, "exactly one data directory is supported");
+    }
+    data_dir = std::string(value);
+  } else if (key == "cluster.id") {
+    if (value.empty()) return invalid(key, value, "must not be empty");
+    cluster_id = std::string(value);
+  } else if (key == "auto.create.topics.enable") {
+    io::Result<bool> on = parse_bool(key, value);
+    if (!on) return std::move(on).error();
+    auto_create_topics = *on;
+  } else if (key == "delete.topic.enable") {
+    io::Result<bool> on = parse_bool(key, value);
+    if (!on) return std::move(on).error();
+    delete_topic_enable = *on;
+  } else if (key == "num.partitions") {
+    io::Result<std::int32_t> count = parse_int<std::int32_t>(key, value, 1, 1 << 20);
+    if (!count) return std::move(count).error();
+    num_partitions = *count;
+  } else if (key == "default.replication.factor") {
+    io::Result<std::int16_t> factor = parse_int<std::int16_t>(key, value, 1, 1);
+    if (!factor) return std::move(factor).error();
+    default_replication_factor = *factor;
+  } else if (key == "log.retention.check.interval.ms") {
+    io::Result<std::int64_t> ms = parse_int<std::int64_t>(key, value, 1, kI64Max);
+    if (!ms) return std::move(ms).error();
+    retention_check_interval_ms = *ms;
+  } else if (key == "socket.request.max.bytes") {
+    io::Result<std::int32_t> bytes = parse_int<std::int32_t>(key, value, 1024, 1 << 30);
+    if (!bytes) return std::move(bytes).error();
+    socket_request_max_bytes = *bytes;
+  } else if (key == "message.max.bytes") {
+    io::Result<std::int32_t> bytes = parse_int<std::int32_t>(key, value, 64, 1 << 30);
+    if (!bytes) return std::move(bytes).error();
+    message_max_bytes = *bytes;
+  } else if (key == "log.retention.hours" || key == "log.retention.minutes") {
+    io::Result<std::int64_t> amount = parse_int<std::int64_t>(key, value, -1, 1ll << 40);
+    if (!amount) return std::move(amount).error();
+    const std::int64_t unit_ms = key == "log.retention.hours" ? 3'600'000 : 60'000;
+    log.retention_ms = *amount < 0 ? -1 : *amount * unit_ms;
+  } else if (key.starts_with("log.")) {
+    std::string_view topic_key = key.substr(4);
+    if (topic_key == "roll.ms") topic_key = "segment.ms";
+    if (topic_key == "cleanup.policy" || topic_key == "retention.ms" ||
+        topic_key == "retention.bytes" || topic_key == "segment.bytes" ||
+        topic_key == "segment.ms" || topic_key == "index.interval.bytes") {
+      io::Result<void> applied = apply_topic_config(log, topic_key, value);
+      if (!applied) return invalid(key, value, applied.error().message);
+    } else {
+      return io::Error{io::ErrorKind::kInvalid, "unknown config " + std::string(key)};
+    }
+  } else {
+    return io::Error{io::ErrorKind::kInvalid, "unknown config " + std::string(key)};
+  }
+  return io::ok();
+}
+
+io::Result<void> BrokerConfig::apply_properties(std::string_view text) {
+  std::size_t line_number = 0;
+  while (!text.empty()) {
+    const std::size_t end = text.find('\n');
+    std::string_view line = trim(text.substr(0, end));
+    text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+    line_number += 1;
+    if (line.empty() || line.front() == '#' || line.front() == '!') continue;
+    const std::size_t equals = line.find('=');
+    if (equals == std::string_view::npos) {
+      return io::Error{io::ErrorKind::kInvalid,
+                       "line " + std::to_string(line_number) + ": expected key=value"};
+    }
+    io::Result<void> applied = set(trim(line.substr(0, equals)), line.substr(equals + 1));
+    if (!applied)
+      return with_context(std::move(applied).error(), "line " + std::to_string(line_number));
+  }
+  return io::ok();
+}
+
+io::Address BrokerConfig::advertised() const {
+  return io::Address{advertised_host.empty() ? listen.host : advertised_host, listen.port};
+}
+
+}  // namespace strand

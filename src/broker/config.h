@@ -1,0 +1,52 @@
+// A broker's configuration, in Kafka's key names so operators' server.properties carry over.
+// Defaults make `strand-broker` with no flags a single node on 127.0.0.1:9092 with data in
+// ./strand-data. Unknown keys are refused (a typo must not silently keep a default).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "broker/storage/partition_log.h"
+#include "io/network.h"
+#include "io/result.h"
+
+namespace strand {
+
+struct BrokerConfig {
+  std::int32_t node_id = 1;                            // node.id
+  io::Address listen{"127.0.0.1", 9092};               // listeners (one, PLAINTEXT)
+  std::string advertised_host;                         // advertised.listeners host; "" = listen
+  std::string data_dir = "./strand-data";              // log.dirs (one directory)
+  std::string cluster_id = "strand-single-node";       // cluster.id
+  bool auto_create_topics = true;                      // auto.create.topics.enable
+  std::int32_t num_partitions = 1;                     // num.partitions
+  std::int16_t default_replication_factor = 1;         // default.replication.factor
+  bool delete_topic_enable = true;                     // delete.topic.enable
+  std::int64_t retention_check_interval_ms = 300'000;  // log.retention.check.interval.ms
+  std::int32_t socket_request_max_bytes = 100 * 1024 * 1024;  // socket.request.max.bytes
+  std::int32_t message_max_bytes = 1'048'588;                 // message.max.bytes
+  std::int32_t connection_inflight_requests_max = 64;         // per connection, before reads stop
+  std::int64_t connection_inflight_bytes_max = 64ll << 20;    // per connection, before reads stop
+  storage::LogConfig log;  // log.segment.bytes, log.retention.ms, log.retention.bytes, log.roll.ms
+
+  // Sets one key (Kafka's name). Errors: kInvalid naming the key and what is wrong with the value.
+  io::Result<void> set(std::string_view key, std::string_view value);
+
+  // Applies a server.properties text: `key=value` lines, `#`/`!` comments, blank lines.
+  io::Result<void> apply_properties(std::string_view text);
+
+  // Host and port clients are told to connect to.
+  io::Address advertised() const;
+};
+
+// Per-topic overrides (CreateTopics configs, DescribeConfigs): Kafka's topic-level names.
+// Errors: kInvalid for an unknown key or a bad value.
+io::Result<void> apply_topic_config(storage::LogConfig& config, std::string_view key,
+                                    std::string_view value);
+
+// The topic-level keys Strand understands, with their values in `config`.
+std::map<std::string, std::string> describe_topic_config(const storage::LogConfig& config);
+
+}  // namespace strand

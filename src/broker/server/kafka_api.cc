@@ -1,0 +1,159 @@
+#include "broker/server/kafka_api.h"
+
+#include <spdlog/spdlog.h>
+
+#include "broker/protocol/api_versions.h"
+#include "broker/protocol/describe_cluster.h"
+#include "broker/protocol/describe_configs.h"
+#include "broker/protocol/metadata.h"
+#include "broker/protocol/topic_name.h"
+#include "broker/server/response.h"
+
+namespace strand::server {
+
+using protocol::ApiKey;
+using protocol::ErrorCode;
+
+std::size_t begin_response(protocol::Writer& writer, const protocol::RequestHeader& header) {
+  const std::size_t size_position = writer.reserve_i32();
+  protocol::write_response_header(writer, header);
+  return size_position;
+}
+
+std::vector<std::byte> finish_response(protocol::Writer& writer, std::size_t size_position) {
+  const std::size_t body_bytes = writer.size() - size_position - 4;
+  writer.patch_i32(size_position, static_cast<std::int32_t>(body_bytes));
+  return writer.take();
+}
+
+protocol::ErrorCode error_code_for(const io::Error& error) {
+  switch (error.kind) {
+    case io::ErrorKind::kCorrupt:
+      return ErrorCode::kCorruptMessage;
+    case io::ErrorKind::kOutOfRange:
+      return ErrorCode::kOffsetOutOfRange;
+    case io::ErrorKind::kNotFound:
+      return ErrorCode::kUnknownTopicOrPartition;
+    case io::ErrorKind::kInvalid:
+      return ErrorCode::kInvalidRecord;
+    case io::ErrorKind::kTimeout:
+      return ErrorCode::kRequestTimedOut;
+    case io::ErrorKind::kNoSpace:
+    case io::ErrorKind::kIoError:
+      return ErrorCode::kKafkaStorageError;
+    default:
+      return ErrorCode::kUnknownServerError;
+  }
+}
+
+KafkaApi::KafkaApi(io::Env& env, const BrokerConfig& config, cluster::PartitionManager& partitions)
+    : env_(env), config_(config), partitions_(partitions) {}
+
+io::Task<HandlerResult> KafkaApi::handle(const protocol::RequestHeader& header,
+                                         std::span<const std::byte> body,
+                                         ConnectionContext& context) {
+  protocol::Reader reader(body);
+  switch (static_cast<ApiKey>(header.api_key)) {
+    case ApiKey::kApiVersions:
+      co_return api_versions(header, reader);
+    case ApiKey::kMetadata:
+      co_return co_await metadata(header, reader);
+    case ApiKey::kProduce:
+      co_return co_await produce(header, reader, context);
+    case ApiKey::kFetch:
+      co_return co_await fetch(header, reader);
+    case ApiKey::kListOffsets:
+      co_return co_await list_offsets(header, reader);
+    case ApiKey::kCreateTopics:
+      co_return co_await create_topics(header, reader);
+    case ApiKey::kDeleteTopics:
+      co_return co_await delete_topics(header, reader);
+    case ApiKey::kCreatePartitions:
+      co_return co_await create_partitions(header, reader);
+    case ApiKey::kDescribeConfigs:
+      co_return describe_configs(header, reader);
+    case ApiKey::kDescribeCluster:
+      co_return describe_cluster(header, reader);
+    default:
+      break;
+  }
+  // The connection layer only passes on what api.cc advertises, and each of those has a case.
+  STRAND_ASSERT(false, "every advertised API has a handler");
+  co_return HandlerResult{std::nullopt, true};
+}
+
+HandlerResult KafkaApi::api_versions(const Header& header, protocol::Reader& body) {
+  protocol::ApiVersionsResponse response = protocol::make_api_versions_response(header.api_version);
+  // A version we don't speak is answered at v0, which every client can read, with the error.
+  const bool supported = response.error_code == 0;
+  const std::int16_t version = supported ? header.api_version : 0;
+  if (supported) {
+    (void)protocol::read_api_versions_request(body, version);
+    if (!body.ok()) return HandlerResult{std::nullopt, true};
+  }
+  protocol::Writer writer;
+  const std::size_t at = begin_response(writer, header);
+  protocol::write_api_versions_response(writer, response, version);
+  return HandlerResult{finish_response(writer, at), false};
+}
+
+io::Task<HandlerResult> KafkaApi::metadata(const Header& header, protocol::Reader& body) {
+  protocol::MetadataRequest request = protocol::read_metadata_request(body, header.api_version);
+  if (!body.ok()) co_return decode_failure(header, body);
+  protocol::MetadataResponse response;
+  const io::Address advertised = config_.advertised();
+  response.brokers.push_back({config_.node_id, advertised.host, advertised.port, std::nullopt});
+  response.cluster_id = config_.cluster_id;
+  response.controller_id = config_.node_id;
+  std::vector<std::string> names;
+  if (request.topics) {
+    for (const protocol::MetadataRequestTopic& topic : *request.topics) names.push_back(topic.name);
+  } else {
+    for (const auto& [name, topic] : partitions_.catalog().topics()) names.push_back(name);
+  }
+  const bool may_create = config_.auto_create_topics && request.allow_auto_topic_creation;
+  for (const std::string& name : names) {
+    protocol::MetadataResponseTopic out;
+    out.name = name;
+    out.is_internal = protocol::is_internal_topic(name);
+    if (!partitions_.catalog().find(name)) {
+      if (!protocol::validate_topic_name(name)) {
+        out.error_code = static_cast<std::int16_t>(ErrorCode::kInvalidTopicException);
+      } else if (may_create && request.topics) {
+        cluster::TopicError created = co_await partitions_.create_topic(name, -1, -1, {}, false);
+        if (!created.ok() && created.code != ErrorCode::kTopicAlreadyExists) {
+          out.error_code = static_cast<std::int16_t>(created.code);
+        }
+      } else {
+        out.error_code = static_cast<std::int16_t>(ErrorCode::kUnknownTopicOrPartition);
+      }
+    }
+    const cluster::TopicInfo* topic = partitions_.catalog().find(name);
+    if (topic && out.error_code == 0) {
+      for (std::int32_t index = 0; index < topic->partitions; ++index) {
+        protocol::MetadataResponsePartition partition;
+        partition.partition_index = index;
+        partition.leader_id = config_.node_id;
+        partition.leader_epoch = 0;
+        partition.replica_nodes = {config_.node_id};
+        partition.isr_nodes = {config_.node_id};
+        out.partitions.push_back(std::move(partition));
+      }
+    }
+    response.topics.push_back(std::move(out));
+  }
+  co_return encode(header, response, protocol::write_metadata_response);
+}
+
+HandlerResult KafkaApi::describe_cluster(const Header& header, protocol::Reader& body) {
+  (void)protocol::read_describe_cluster_request(body, header.api_version);
+  if (!body.ok()) return decode_failure(header, body);
+  protocol::DescribeClusterResponse response;
+  const io::Address advertised = config_.advertised();
+  response.cluster_id = config_.cluster_id;
+  response.controller_id = config_.node_id;
+  response.brokers.push_back({config_.node_id, advertised.host, advertised.port, std::nullopt});
+  return encode(header, response, protocol::write_describe_cluster_response);
+}
+
+}  // namespace strand::server

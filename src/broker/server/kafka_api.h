@@ -1,0 +1,50 @@
+// The Kafka API layer of a single-node broker: decodes each request, does what it asks through
+// the PartitionManager, and encodes the answer at the request's version. Every failure a client
+// can cause becomes a Kafka error code in the response; nothing a client sends can assert.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "broker/cluster/partition_manager.h"
+#include "broker/config.h"
+#include "broker/server/request_handler.h"
+#include "io/env.h"
+
+namespace strand::server {
+
+class KafkaApi final : public RequestHandler {
+ public:
+  KafkaApi(io::Env& env, const BrokerConfig& config, cluster::PartitionManager& partitions);
+
+  io::Task<HandlerResult> handle(const protocol::RequestHeader& header,
+                                 std::span<const std::byte> body,
+                                 ConnectionContext& context) override;
+
+ private:
+  using Response = HandlerResult;
+  using Header = protocol::RequestHeader;
+
+  Response api_versions(const Header& header, protocol::Reader& body);
+  io::Task<Response> metadata(const Header& header, protocol::Reader& body);
+  io::Task<Response> produce(const Header& header, protocol::Reader& body,
+                             ConnectionContext& context);
+  io::Task<Response> fetch(const Header& header, protocol::Reader& body);
+  io::Task<Response> list_offsets(const Header& header, protocol::Reader& body);
+  io::Task<Response> create_topics(const Header& header, protocol::Reader& body);
+  io::Task<Response> delete_topics(const Header& header, protocol::Reader& body);
+  io::Task<Response> create_partitions(const Header& header, protocol::Reader& body);
+  Response describe_configs(const Header& header, protocol::Reader& body);
+  Response describe_cluster(const Header& header, protocol::Reader& body);
+
+  io::Env& env_;
+  const BrokerConfig& config_;
+  cluster::PartitionManager& partitions_;
+};
+
+// The Kafka error code for a storage or request failure.
+protocol::ErrorCode error_code_for(const io::Error& error);
+
+}  // namespace strand::server

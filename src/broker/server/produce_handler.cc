@@ -1,0 +1,130 @@
+// Produce: validate each partition's batch, append them in request order, answer per acks.
+#include <spdlog/spdlog.h>
+
+#include "broker/protocol/produce.h"
+#include "broker/protocol/record_batch.h"
+#include "broker/server/kafka_api.h"
+#include "broker/server/response.h"
+#include "io/task_scope.h"
+
+namespace strand::server {
+
+namespace {
+
+using protocol::ErrorCode;
+
+struct PartitionAppend {
+  std::shared_ptr<cluster::Partition> partition;
+  std::vector<std::byte> batch;
+  protocol::PartitionProduceResponse* out = nullptr;
+};
+
+void set_error(protocol::PartitionProduceResponse& out, ErrorCode code, std::string message) {
+  out.error_code = static_cast<std::int16_t>(code);
+  out.error_message = std::move(message);
+}
+
+// Kafka's rule from Produce v3 on: exactly one v2 batch per partition. Returns the error to
+// answer, or kNone.
+ErrorCode check_records(std::span<const std::byte> records, bool records_null,
+                        std::int32_t message_max_bytes, std::string& message) {
+  if (records_null || records.empty()) {
+    message = "no records";
+    return ErrorCode::kInvalidRecord;
+  }
+  if (records.size() > static_cast<std::size_t>(message_max_bytes)) {
+    message = "batch of " + std::to_string(records.size()) + " bytes exceeds message.max.bytes " +
+              std::to_string(message_max_bytes);
+    return ErrorCode::kMessageTooLarge;
+  }
+  io::Result<std::uint32_t> size = protocol::RecordBatchView::peek_size(records);
+  if (!size) {
+    message = size.error().message;
+    return ErrorCode::kCorruptMessage;
+  }
+  if (*size != records.size()) {
+    message = "produce requests must hold exactly one record batch per partition";
+    return ErrorCode::kInvalidRecord;
+  }
+  return ErrorCode::kNone;
+}
+
+io::Task<void> run_append(PartitionAppend& append, cluster::Acks acks) {
+  io::Result<storage::AppendResult> appended =
+      co_await append.partition->append(std::move(append.batch), acks);
+  if (appended) {
+    append.out->base_offset = appended->base_offset;
+    append.out->log_start_offset = append.partition->log_start_offset();
+  } else {
+    set_error(*append.out, error_code_for(appended.error()), appended.error().message);
+  }
+}
+
+}  // namespace
+
+io::Task<HandlerResult> KafkaApi::produce(const Header& header, protocol::Reader& body,
+                                          ConnectionContext& context) {
+  protocol::ProduceRequest request = protocol::read_produce_request(body, header.api_version);
+  if (!body.ok()) co_return decode_failure(header, body);
+  protocol::ProduceResponse response;
+  const bool acks_valid = request.acks == 0 || request.acks == 1 || request.acks == -1;
+  const bool transactional = request.transactional_id.has_value();
+  std::vector<PartitionAppend> appends;
+  // Reserve first: appends point into the response.
+  std::size_t partitions_count = 0;
+  for (const protocol::TopicProduceData& topic : request.topic_data) {
+    partitions_count += topic.partition_data.size();
+  }
+  appends.reserve(partitions_count);
+  response.responses.reserve(request.topic_data.size());
+  for (const protocol::TopicProduceData& topic : request.topic_data) {
+    protocol::TopicProduceResponse& topic_out = response.responses.emplace_back();
+    topic_out.name = topic.name;
+    topic_out.partition_responses.reserve(topic.partition_data.size());
+    for (const protocol::PartitionProduceData& data : topic.partition_data) {
+      protocol::PartitionProduceResponse& out = topic_out.partition_responses.emplace_back();
+      out.index = data.index;
+      std::string message;
+      std::shared_ptr<cluster::Partition> partition =
+          partitions_.find(storage::TopicPartition{topic.name, data.index});
+      if (!acks_valid) {
+        set_error(out, ErrorCode::kInvalidRequiredAcks, "acks must be 0, 1 or -1");
+      } else if (transactional) {
+        set_error(out, ErrorCode::kInvalidRequest, "transactions are not supported yet");
+      } else if (!partition) {
+        set_error(out, ErrorCode::kUnknownTopicOrPartition,
+                  "unknown topic or partition " + topic.name + "-" + std::to_string(data.index));
+      } else if (ErrorCode code = check_records(data.records, data.records_null,
+                                                config_.message_max_bytes, message);
+                 code != ErrorCode::kNone) {
+        set_error(out, code, message);
+      } else {
+        appends.push_back(PartitionAppend{
+            std::move(partition), {data.records.begin(), data.records.end()}, &out});
+      }
+    }
+  }
+  const auto acks = static_cast<cluster::Acks>(request.acks);
+  {
+    io::TaskScope running;
+    {
+      // Issue the appends in request order (each queues its batch before it first suspends);
+      // waiting for them, and for the sync, happens after the next request may start.
+      io::Mutex::Guard ordered = co_await context.ordering.lock();
+      for (PartitionAppend& append : appends) running.spawn(run_append(append, acks));
+    }
+    co_await running.join();
+  }
+  for (const protocol::TopicProduceResponse& topic : response.responses) {
+    for (const protocol::PartitionProduceResponse& out : topic.partition_responses) {
+      if (out.error_code != 0) {
+        spdlog::debug("produce to {}-{} refused: {}", topic.name, out.index,
+                      out.error_message.value_or(""));
+      }
+    }
+  }
+  if (request.acks == 0) co_return HandlerResult{};
+  co_return encode(header, response, protocol::write_produce_response);
+}
+
+}  // namespace strand::server
