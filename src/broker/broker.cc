@@ -35,6 +35,8 @@ io::Task<io::Result<void>> Broker::start() {
     (void)closed;
     co_return with_context(std::move(listening).error(), "listen on " + config_.listen.to_string());
   }
+  // Listening on port 0 binds some free port: clients must be told that one.
+  config_.listen.port = server_.address().port;
   started_ = true;
   background_.spawn(serve());
   partitions_.start_retention();

@@ -4,6 +4,7 @@
 
 #include <limits>
 
+#include "broker/protocol/batch_builder.h"
 #include "broker/protocol/topic_name.h"
 #include "broker/storage/atomic_file.h"
 
@@ -64,17 +65,40 @@ io::Task<io::Result<std::vector<std::byte>>> Partition::read(std::int64_t offset
   co_return std::move(bytes);
 }
 
-io::Task<io::Result<std::optional<std::int64_t>>> Partition::offset_for_timestamp(
+io::Task<io::Result<std::optional<Partition::TimestampedOffset>>> Partition::offset_for_timestamp(
     std::int64_t timestamp) {
   if (closing_) co_return io::Error{io::ErrorKind::kNotFound, "partition is being deleted"};
   operations_in_flight_ += 1;
-  io::Result<std::optional<std::int64_t>> offset = co_await log_.offset_for_timestamp(timestamp);
+  io::Result<std::optional<TimestampedOffset>> found = co_await find_timestamp(timestamp);
   operations_in_flight_ -= 1;
   operation_done_.notify_all();
+  co_return std::move(found);
+}
+
+io::Task<io::Result<std::optional<Partition::TimestampedOffset>>> Partition::find_timestamp(
+    std::int64_t timestamp) {
+  io::Result<std::optional<std::int64_t>> offset = co_await log_.offset_for_timestamp(timestamp);
+  if (!offset) co_return std::move(offset).error();
   // A record beyond the high watermark is not visible yet.
-  if (offset && *offset && **offset >= log_.high_watermark())
-    offset = std::optional<std::int64_t>{};
-  co_return std::move(offset);
+  if (!*offset || **offset >= log_.high_watermark()) {
+    co_return std::optional<TimestampedOffset>{};
+  }
+  io::Result<std::vector<std::byte>> bytes = co_await log_.read(**offset, 1, log_.high_watermark());
+  if (!bytes) co_return std::move(bytes).error();
+  io::Result<std::uint32_t> size = protocol::RecordBatchView::peek_size(*bytes);
+  if (!size || *size > bytes->size()) co_return io::Error{io::ErrorKind::kCorrupt, "short batch"};
+  io::Result<protocol::RecordBatchView> batch = protocol::RecordBatchView::parse(
+      std::span<const std::byte>(*bytes).first(*size), protocol::BatchOrigin::kLog);
+  if (!batch) co_return std::move(batch).error();
+  TimestampedOffset found{**offset, batch->max_timestamp()};
+  if (batch->compression() == protocol::Compression::kNone) {
+    io::Result<std::vector<protocol::Record>> records = protocol::read_records(*batch);
+    if (!records) co_return std::move(records).error();
+    for (const protocol::Record& record : *records) {
+      if (record.offset == found.offset) found.timestamp = record.timestamp_ms;
+    }
+  }
+  co_return std::optional<TimestampedOffset>{found};
 }
 
 void Partition::schedule_flush() {

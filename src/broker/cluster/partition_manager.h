@@ -47,7 +47,14 @@ class Partition {
   // none at or beyond the high watermark. Errors: kOutOfRange, kCorrupt, kIoError, kNotFound.
   io::Task<io::Result<std::vector<std::byte>>> read(std::int64_t offset, std::uint32_t bytes_max);
 
-  io::Task<io::Result<std::optional<std::int64_t>>> offset_for_timestamp(std::int64_t timestamp);
+  // The first visible record with timestamp >= `timestamp`: its offset and its timestamp (for a
+  // compressed batch, the batch's largest timestamp).
+  struct TimestampedOffset {
+    std::int64_t offset;
+    std::int64_t timestamp;
+  };
+  io::Task<io::Result<std::optional<TimestampedOffset>>> offset_for_timestamp(
+      std::int64_t timestamp);
 
   std::int64_t high_watermark() const { return log_.high_watermark(); }
   std::int64_t log_start_offset() const { return log_.log_start_offset(); }
@@ -58,6 +65,7 @@ class Partition {
   io::Task<void> quiesce();
 
  private:
+  io::Task<io::Result<std::optional<TimestampedOffset>>> find_timestamp(std::int64_t timestamp);
   void schedule_flush();
   io::Task<void> flush_loop();
   void advance_high_watermark();

@@ -110,13 +110,13 @@ io::Task<HandlerResult> KafkaApi::list_offsets(const Header& header, protocol::R
       } else if (wanted.timestamp < 0) {
         out.error_code = static_cast<std::int16_t>(ErrorCode::kUnsupportedVersion);
       } else {
-        io::Result<std::optional<std::int64_t>> found =
+        io::Result<std::optional<cluster::Partition::TimestampedOffset>> found =
             co_await partition->offset_for_timestamp(wanted.timestamp);
         if (!found) {
           out.error_code = static_cast<std::int16_t>(error_code_for(found.error()));
         } else if (*found) {
-          out.offset = **found;
-          out.timestamp = wanted.timestamp;
+          out.offset = (*found)->offset;
+          out.timestamp = (*found)->timestamp;
         }
       }
     }

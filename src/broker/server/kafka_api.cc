@@ -53,6 +53,8 @@ io::Task<HandlerResult> KafkaApi::handle(const protocol::RequestHeader& header,
                                          std::span<const std::byte> body,
                                          ConnectionContext& context) {
   protocol::Reader reader(body);
+  spdlog::debug("request api {} v{} correlation {} from '{}'", header.api_key, header.api_version,
+                header.correlation_id, header.client_id.value_or(""));
   switch (static_cast<ApiKey>(header.api_key)) {
     case ApiKey::kApiVersions:
       co_return api_versions(header, reader);

@@ -98,6 +98,10 @@ io::Task<HandlerResult> KafkaApi::produce(const Header& header, protocol::Reader
                                                 config_.message_max_bytes, message);
                  code != ErrorCode::kNone) {
         set_error(out, code, message);
+      } else if (data.records.size() > partitions_.topic_log_config(topic.name).segment_bytes) {
+        set_error(out, ErrorCode::kRecordListTooLarge,
+                  "batch of " + std::to_string(data.records.size()) +
+                      " bytes is larger than the topic's segment.bytes");
       } else {
         appends.push_back(PartitionAppend{
             std::move(partition), {data.records.begin(), data.records.end()}, &out});
