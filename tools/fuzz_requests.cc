@@ -92,14 +92,15 @@ bool decode_body(const RequestHeader& header, std::span<const std::byte> bytes) 
 
 }  // namespace
 
-void* operator new(std::size_t size) {
+// Out of line, so the compiler does not see free() meet a pointer from operator new.
+[[gnu::noinline]] void* operator new(std::size_t size) {
   if (g_tracking && size > g_allocation_max) g_allocation_max = size;
   void* memory = std::malloc(size == 0 ? 1 : size);
   if (memory == nullptr) throw std::bad_alloc();
   return memory;
 }
-void operator delete(void* memory) noexcept { std::free(memory); }
-void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
+[[gnu::noinline]] void operator delete(void* memory) noexcept { std::free(memory); }
+[[gnu::noinline]] void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);
