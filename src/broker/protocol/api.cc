@@ -8,7 +8,7 @@ namespace {
 
 // flexible_from beyond max_version: no flexible version of that API is implemented yet.
 constexpr std::array<ApiRange, 10> kImplemented = {{
-    {ApiKey::kProduce, 3, 8, 9},
+    {ApiKey::kProduce, 0, 8, 9},
     {ApiKey::kFetch, 4, 11, 12},
     {ApiKey::kListOffsets, 1, 5, 6},
     {ApiKey::kMetadata, 0, 8, 9},

@@ -9,10 +9,10 @@ namespace {
 // Smallest wire size of each element, for read_array_length's bound. Vectors are not reserve()d
 // from a count: a parsed element is larger in memory than on the wire, so they grow only with
 // elements actually present.
-constexpr std::size_t kTopicBytesMin = 2 + 4;                      // name length, partitions count
-constexpr std::size_t kPartitionDataBytesMin = 4 + 4;              // index, records length
-constexpr std::size_t kPartitionResponseBytesMin = 4 + 2 + 8 + 8;  // ..., log_append_time_ms
-constexpr std::size_t kRecordErrorBytesMin = 4 + 2;                // batch_index, message length
+constexpr std::size_t kTopicBytesMin = 2 + 4;                  // name length, partitions count
+constexpr std::size_t kPartitionDataBytesMin = 4 + 4;          // index, records length
+constexpr std::size_t kPartitionResponseBytesMin = 4 + 2 + 8;  // index, error, base_offset (v0)
+constexpr std::size_t kRecordErrorBytesMin = 4 + 2;            // batch_index, message length
 
 bool version_supported(std::int16_t version) {
   return version >= kProduceVersionMin && version <= kProduceVersionMax;
@@ -49,7 +49,7 @@ PartitionProduceResponse read_partition_response(Reader& reader, std::int16_t ve
   partition.index = reader.read_i32();
   partition.error_code = reader.read_i16();
   partition.base_offset = reader.read_i64();
-  partition.log_append_time_ms = reader.read_i64();  // v2+, so always here
+  if (version >= 2) partition.log_append_time_ms = reader.read_i64();
   if (version >= 5) partition.log_start_offset = reader.read_i64();
   if (version >= 8) {
     const std::int32_t count = read_array_count(reader, kRecordErrorBytesMin);
@@ -69,7 +69,7 @@ void write_partition_response(Writer& writer, const PartitionProduceResponse& pa
   writer.write_i32(partition.index);
   writer.write_i16(partition.error_code);
   writer.write_i64(partition.base_offset);
-  writer.write_i64(partition.log_append_time_ms);
+  if (version >= 2) writer.write_i64(partition.log_append_time_ms);
   if (version >= 5) writer.write_i64(partition.log_start_offset);
   if (version >= 8) {
     writer.write_array_length(static_cast<std::int32_t>(partition.record_errors.size()));
@@ -86,7 +86,7 @@ void write_partition_response(Writer& writer, const PartitionProduceResponse& pa
 ProduceRequest read_produce_request(Reader& reader, std::int16_t version) {
   ProduceRequest request;
   if (!check_version(reader, version)) return request;
-  request.transactional_id = reader.read_nullable_string();
+  if (version >= 3) request.transactional_id = reader.read_nullable_string();
   request.acks = reader.read_i16();
   request.timeout_ms = reader.read_i32();
   const std::int32_t count = read_array_count(reader, kTopicBytesMin);
@@ -98,7 +98,7 @@ ProduceRequest read_produce_request(Reader& reader, std::int16_t version) {
 
 void write_produce_request(Writer& writer, const ProduceRequest& request, std::int16_t version) {
   STRAND_ASSERT(version_supported(version), "a Produce version we implement");
-  writer.write_nullable_string(request.transactional_id);
+  if (version >= 3) writer.write_nullable_string(request.transactional_id);
   writer.write_i16(request.acks);
   writer.write_i32(request.timeout_ms);
   writer.write_array_length(static_cast<std::int32_t>(request.topic_data.size()));
@@ -127,7 +127,7 @@ void write_produce_response(Writer& writer, const ProduceResponse& response, std
       write_partition_response(writer, partition, version);
     }
   }
-  writer.write_i32(response.throttle_time_ms);
+  if (version >= 1) writer.write_i32(response.throttle_time_ms);
 }
 
 ProduceResponse read_produce_response(Reader& reader, std::int16_t version) {
@@ -143,7 +143,7 @@ ProduceResponse read_produce_response(Reader& reader, std::int16_t version) {
     }
     response.responses.push_back(std::move(topic));
   }
-  response.throttle_time_ms = reader.read_i32();
+  if (version >= 1) response.throttle_time_ms = reader.read_i32();
   return response;
 }
 

@@ -1,4 +1,4 @@
-// Produce (key 0), versions 3-8: v3 is the first that carries record batch v2, v9 is flexible and
+// Produce (key 0), versions 0-8: v3 is the first that carries record batch v2, v9 is flexible and
 // not implemented. Field names and version ranges follow Kafka's ProduceRequest.json /
 // ProduceResponse.json; a field a version lacks keeps its default.
 #pragma once
@@ -14,7 +14,10 @@
 
 namespace strand::protocol {
 
-inline constexpr std::int16_t kProduceVersionMin = 3;
+// v0-2 carry the same fields minus a few; they are decoded so that clients which detect features
+// by the presence of Produce v0 (librdkafka's gzip/snappy) see it, but their old message formats
+// (magic 0 and 1) are refused by the batch check.
+inline constexpr std::int16_t kProduceVersionMin = 0;
 inline constexpr std::int16_t kProduceVersionMax = 8;
 
 struct PartitionProduceData {
