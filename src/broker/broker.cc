@@ -45,16 +45,22 @@ io::Task<io::Result<void>> Broker::start() {
   co_return io::ok();
 }
 
-io::Task<void> Broker::serve() {
-  co_await server_.run();
-  served_.set();
-}
+io::Task<void> Broker::serve() { co_await server_.run(); }
 
 io::Task<io::Result<void>> Broker::shutdown() {
   if (!started_) co_return io::ok();
   spdlog::info("shutting down: closing connections and logs");
   server_.stop();
-  co_await served_.wait();
+  api_.stop_waiting();
+  // Answer what was asked (long polls end at once), within a bound, before hanging up.
+  const io::Instant deadline = env_.clock().now() + io::Duration::s(5);
+  while (!server_.idle() && env_.clock().now() < deadline) {
+    co_await env_.clock().sleep(io::Duration::ms(5));
+  }
+  server_.close_connections();
+  // Join rather than wait for an event the serve task sets: the joiner resumes only once that
+  // frame has finished, so the Broker may be destroyed as soon as shutdown() returns.
+  co_await background_.join();
   io::Result<void> closed = co_await partitions_.close();
   started_ = false;
   co_return std::move(closed);

@@ -41,7 +41,6 @@ class Broker {
   cluster::PartitionManager partitions_;
   server::KafkaApi api_;
   server::Server server_;
-  io::Event served_;
   bool started_ = false;
   io::TaskScope background_;  // last: destroyed first
 };

@@ -176,6 +176,66 @@ TEST(BrokerSim, ProducedRecordsComeBackByteExactAtDenseOffsets) {
   }
 }
 
+// ---- Shutdown ------------------------------------------------------------------------------------
+
+struct ShutdownProbe {
+  io::Event stop;
+  bool closed_cleanly = false;
+  io::Instant stopped_at;
+  io::Instant closed_at;
+};
+
+io::Task<void> run_broker_until_stopped(io::Env* env, ShutdownProbe* probe) {
+  Broker broker(*env, sim_config());
+  io::Result<void> started = co_await broker.start();
+  STRAND_ASSERT(started.ok(), "the simulated broker starts");
+  co_await probe->stop.wait();
+  probe->stopped_at = env->clock().now();
+  io::Result<void> closed = co_await broker.shutdown();
+  probe->closed_at = env->clock().now();
+  probe->closed_cleanly = closed.ok();
+}
+
+struct LongPoll {
+  bool answered = false;
+  std::int16_t error_code = -1;
+};
+
+io::Task<void> long_poll(io::Env* env, LongPoll* poll) {
+  io::Result<std::unique_ptr<client::KafkaConnection>> connection = co_await connect(*env);
+  if (!connection) co_return;
+  io::Result<ErrorCode> created = co_await create_topic(**connection, "quiet", 1);
+  if (!created) co_return;
+  io::Result<protocol::FetchResponse> fetched =
+      co_await client::fetch(**connection, fetch_request("quiet", 0, 0, 30'000));
+  poll->answered = fetched.ok();
+  if (fetched) poll->error_code = fetched->responses.at(0).partitions.at(0).error_code;
+}
+
+// A fetch parked for 30 s does not hold up a shutdown: it is answered (empty) at once, and the
+// logs close with their clean-shutdown markers, so the next start skips recovery.
+TEST(BrokerSim, ShutdownAnswersLongPollsAndClosesLogsCleanly) {
+  sim::SimWorld world(5);
+  sim::SimNode broker(world, sim::NodeId{0}, "broker");
+  sim::SimNode client(world, sim::NodeId{1}, "client");
+  ShutdownProbe probe;
+  broker.env().executor().root().spawn(run_broker_until_stopped(&broker.env(), &probe));
+  LongPoll poll;
+  client.env().executor().root().spawn(long_poll(&client.env(), &poll));
+  world.run_for(Duration::s(2));
+  ASSERT_FALSE(poll.answered) << "the fetch is still waiting for data";
+  probe.stop.set();
+  ASSERT_TRUE(world.run_until([&] { return probe.closed_cleanly && poll.answered; },
+                              Duration::s(5)));
+  EXPECT_EQ(poll.error_code, 0);
+  EXPECT_LT((probe.closed_at - probe.stopped_at).count_ms(), 1000);
+  const std::string marker_path = "data/quiet-0/clean_shutdown";
+  io::Result<io::Result<bool>> marker =
+      world.run_task(broker, broker.env().fs().exists(marker_path), Duration::s(1));
+  ASSERT_TRUE(marker.ok() && marker->ok());
+  EXPECT_TRUE(**marker);
+}
+
 // ---- Hostile bytes -----------------------------------------------------------------------------
 
 // Valid requests of every API, to be mangled: mutations reach deep into the handlers, where pure

@@ -36,6 +36,7 @@ struct ConnectionState {
   std::int64_t inflight_bytes = 0;
   io::Condition budget_freed;
   bool write_failed = false;
+  ConnectionStatus* status = nullptr;
 };
 
 io::Task<void> run_request(ConnectionState& state, std::shared_ptr<PendingResponse> pending,
@@ -67,6 +68,7 @@ io::Task<void> write_responses(ConnectionState& state) {
       state.connection.close();
     }
     state.inflight_bytes -= pending->request_bytes;
+    if (state.status) state.status->requests_in_flight -= 1;
     state.budget_freed.notify_all();
   }
 }
@@ -121,8 +123,12 @@ io::Task<bool> read_request(ConnectionState& state, io::TaskScope& tasks) {
   auto pending = std::make_shared<PendingResponse>();
   pending->request_bytes = size;
   state.inflight_bytes += size;
+  if (state.status) state.status->requests_in_flight += 1;
   const bool queued = co_await state.queue.send(pending);
-  if (!queued) co_return false;
+  if (!queued) {
+    if (state.status) state.status->requests_in_flight -= 1;
+    co_return false;
+  }
   const std::size_t body_offset = frame.size() - reader.remaining();
   tasks.spawn(
       run_request(state, std::move(pending), std::move(header), std::move(frame), body_offset));
@@ -132,10 +138,11 @@ io::Task<bool> read_request(ConnectionState& state, io::TaskScope& tasks) {
 }  // namespace
 
 io::Task<void> serve_connection(io::Connection& connection, RequestHandler& handler,
-                                ConnectionLimits limits) {
+                                ConnectionLimits limits, ConnectionStatus* status) {
   STRAND_ASSERT(limits.inflight_requests_max > 0 && limits.inflight_bytes_max > 0,
                 "a connection can have a request in flight");
   ConnectionState state(connection, handler, limits);
+  state.status = status;
   io::TaskScope tasks;
   tasks.spawn(write_responses(state));
   for (;;) {

@@ -18,9 +18,15 @@ struct ConnectionLimits {
   std::int64_t inflight_bytes_max = 64ll << 20;
 };
 
+// What the server can see of a connection being served.
+struct ConnectionStatus {
+  std::uint32_t requests_in_flight = 0;  // read and not yet answered
+};
+
 // Serves `connection` until the peer closes it, it sends a frame that cannot be a request, or
-// close() is called on it from outside. Each failure is one log line; nothing throws.
+// close() is called on it from outside. Each failure is one log line; nothing throws. `status`
+// (may be null) is kept up to date until this returns.
 io::Task<void> serve_connection(io::Connection& connection, RequestHandler& handler,
-                                ConnectionLimits limits);
+                                ConnectionLimits limits, ConnectionStatus* status);
 
 }  // namespace strand::server

@@ -79,7 +79,7 @@ io::Task<HandlerResult> KafkaApi::fetch(const Header& header, protocol::Reader& 
     bool error_seen = false;
     const std::int64_t gathered = co_await gather(partitions_, request, response, error_seen);
     const io::Duration waited = env_.clock().now() - start;
-    if (error_seen || gathered >= request.min_bytes || waited >= max_wait) break;
+    if (error_seen || gathered >= request.min_bytes || waited >= max_wait || stopping_) break;
     (void)co_await io::wait_notified(partitions_.data_arrived(), env_.clock(), max_wait - waited);
   }
   co_return encode(header, response, protocol::write_fetch_response);

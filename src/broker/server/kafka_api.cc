@@ -84,6 +84,11 @@ io::Task<HandlerResult> KafkaApi::handle(const protocol::RequestHeader& header,
   co_return HandlerResult{std::nullopt, true};
 }
 
+void KafkaApi::stop_waiting() {
+  stopping_ = true;
+  partitions_.data_arrived().notify_all();
+}
+
 HandlerResult KafkaApi::api_versions(const Header& header, protocol::Reader& body) {
   protocol::ApiVersionsResponse response = protocol::make_api_versions_response(header.api_version);
   // A version we don't speak is answered at v0, which every client can read, with the error.

@@ -23,6 +23,9 @@ class KafkaApi final : public RequestHandler {
                                  std::span<const std::byte> body,
                                  ConnectionContext& context) override;
 
+  // Long-polling fetches answer now with what they have; used when the broker shuts down.
+  void stop_waiting();
+
  private:
   using Response = HandlerResult;
   using Header = protocol::RequestHeader;
@@ -42,6 +45,7 @@ class KafkaApi final : public RequestHandler {
   io::Env& env_;
   const BrokerConfig& config_;
   cluster::PartitionManager& partitions_;
+  bool stopping_ = false;
 };
 
 // The Kafka error code for a storage or request failure.

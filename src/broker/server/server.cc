@@ -25,8 +25,11 @@ io::Task<void> Server::run() {
   while (!stopping_) {
     io::Result<std::unique_ptr<io::Connection>> accepted = co_await listener_->accept();
     if (!accepted) {
-      if (!stopping_) spdlog::error("accept failed: {}", accepted.error().to_string());
-      break;
+      if (stopping_ || accepted.error().kind == io::ErrorKind::kClosed) break;
+      // Out of file descriptors, say: keep serving who is connected and try again shortly.
+      spdlog::error("accept failed, retrying in 100 ms: {}", accepted.error().to_string());
+      co_await env_.clock().sleep(io::Duration::ms(100));
+      continue;
     }
     const std::uint64_t id = next_id_++;
     connection_tasks_.spawn(serve(std::move(*accepted), id));
@@ -35,9 +38,10 @@ io::Task<void> Server::run() {
 }
 
 io::Task<void> Server::serve(std::unique_ptr<io::Connection> connection, std::uint64_t id) {
-  connections_.emplace(id, connection.get());
+  Served& served = connections_[id];
+  served.connection = connection.get();
   if (stopping_) connection->close();
-  co_await serve_connection(*connection, handler_, limits_);
+  co_await serve_connection(*connection, handler_, limits_, &served.status);
   connections_.erase(id);
 }
 
@@ -45,7 +49,17 @@ void Server::stop() {
   if (stopping_) return;
   stopping_ = true;
   if (listener_) listener_->close();
-  for (auto& [id, connection] : connections_) connection->close();
+}
+
+bool Server::idle() const {
+  for (const auto& [id, served] : connections_) {
+    if (served.status.requests_in_flight > 0) return false;
+  }
+  return true;
+}
+
+void Server::close_connections() {
+  for (auto& [id, served] : connections_) served.connection->close();
 }
 
 }  // namespace strand::server

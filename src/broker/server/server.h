@@ -1,6 +1,6 @@
-// The Kafka listener: accepts connections and serves each until it ends. stop() closes the
-// listener and every connection; requests already read are answered (or abandoned if the peer is
-// gone) before run() returns.
+// The Kafka listener: accepts connections and serves each until it ends. A graceful stop is
+// stop() (no new connections), then, once idle() or a deadline passes, close_connections(); run()
+// returns when every connection's task has finished.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +24,11 @@ class Server {
 
   // Accepts until stop(); then waits for the connections' tasks to finish.
   io::Task<void> run();
+  // Stops accepting; connections keep being served.
   void stop();
+  // True when no connection has a request it has not answered.
+  bool idle() const;
+  void close_connections();
 
   std::size_t connections_count() const { return connections_.size(); }
 
@@ -35,7 +39,11 @@ class Server {
   RequestHandler& handler_;
   ConnectionLimits limits_;
   std::unique_ptr<io::Listener> listener_;
-  std::map<std::uint64_t, io::Connection*> connections_;
+  struct Served {
+    io::Connection* connection;
+    ConnectionStatus status;
+  };
+  std::map<std::uint64_t, Served> connections_;
   std::uint64_t next_id_ = 0;
   bool stopping_ = false;
   io::TaskScope connection_tasks_;  // last: destroyed first
