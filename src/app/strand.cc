@@ -1,0 +1,566 @@
+// strand: the command-line client. Talks the Kafka protocol through Strand's client library.
+//
+//   strand [--bootstrap HOST:PORT] topics create NAME [--partitions N] [--config k=v ...]
+//   strand topics list | topics describe NAME | topics delete NAME
+//   strand produce TOPIC [--key-separator SEP] [--acks all|1|0] [--partition N]  < lines
+//   strand consume TOPIC [--from-beginning | --offset N] [--partition N] [--max-messages N]
+//                        [--print-key] [--key-separator SEP] [--idle-timeout-ms MS]
+//   strand perf produce TOPIC --records N --record-size B [--acks all|1] [--batch-size B]
+//                             [--linger-ms MS] [--throughput RECORDS_PER_S]
+//   strand perf consume TOPIC --records N
+//
+// Exit codes: 0 ok, 1 a request failed, 2 bad usage. Errors go to stderr in one line.
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <poll.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/strand_perf.h"
+#include "broker/protocol/list_offsets.h"
+#include "client/client.h"
+#include "client/producer.h"
+#include "io/uv/uv_env.h"
+
+namespace {
+
+using strand::client::Client;
+using strand::client::Delivery;
+using strand::client::Producer;
+using strand::client::ProducerRecord;
+namespace io = strand::io;
+namespace client = strand::client;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+enum class Command {
+  kTopicsCreate,
+  kTopicsList,
+  kTopicsDescribe,
+  kTopicsDelete,
+  kProduce,
+  kConsume,
+  kPerfProduce,
+  kPerfConsume
+};
+
+struct Options {
+  Command command = Command::kTopicsList;
+  io::Address bootstrap;
+  std::string topic;
+  std::int32_t partitions = -1;
+  std::int16_t replication_factor = -1;
+  std::map<std::string, std::string> configs;
+  std::optional<std::string> key_separator;
+  std::int16_t acks = -1;
+  std::optional<std::int32_t> partition;
+  bool from_beginning = false;
+  std::optional<std::int64_t> offset;
+  std::optional<std::int64_t> max_messages;
+  bool print_key = false;
+  std::int64_t idle_timeout_ms = 5000;
+  std::int64_t records = 0;
+  std::int64_t record_size = 100;
+  std::uint32_t batch_size = 16 * 1024;
+  std::int64_t linger_ms = 5;
+  std::int64_t throughput = -1;  // records/s for perf produce; -1: as fast as possible
+};
+
+int failed(const std::string& what, const io::Error& error) {
+  std::fprintf(stderr, "strand: %s: %s\n", what.c_str(), error.to_string().c_str());
+  return kExitFailed;
+}
+
+int usage(const std::string& message) {
+  std::fprintf(stderr, "strand: %s (see strand --help)\n", message.c_str());
+  return kExitUsage;
+}
+
+// ---- stdin -----------------------------------------------------------------------------------
+
+// Lines from stdin, read in large chunks. The event loop stops while read() blocks, so the
+// producer flushes first whenever no input is waiting (an interactive terminal).
+class StdinLines {
+ public:
+  bool input_waiting() const {
+    if (start_ < buffer_.size() && buffer_.find('\n', start_) != std::string::npos) return true;
+    pollfd fd{STDIN_FILENO, POLLIN, 0};
+    return eof_ || ::poll(&fd, 1, 0) > 0;
+  }
+  // False at the end of input. A last line without a newline still counts.
+  bool next(std::string& line) {
+    for (;;) {
+      const std::size_t newline = buffer_.find('\n', start_);
+      if (newline != std::string::npos) {
+        line.assign(buffer_, start_, newline - start_);
+        start_ = newline + 1;
+        return true;
+      }
+      if (eof_) {
+        if (start_ >= buffer_.size()) return false;
+        line.assign(buffer_, start_);
+        start_ = buffer_.size();
+        return true;
+      }
+      buffer_.erase(0, start_);
+      start_ = 0;
+      char chunk[64 * 1024];
+      const ssize_t got = ::read(STDIN_FILENO, chunk, sizeof chunk);
+      if (got <= 0) {
+        eof_ = true;
+      } else {
+        buffer_.append(chunk, static_cast<std::size_t>(got));
+      }
+    }
+  }
+
+ private:
+  std::string buffer_;
+  std::size_t start_ = 0;
+  bool eof_ = false;
+};
+
+// ---- topics ----------------------------------------------------------------------------------
+
+io::Task<int> topics_command(Client& client, const Options& options) {
+  const std::string topic = options.topic;
+  if (options.command == Command::kTopicsCreate) {
+    std::map<std::string, std::string> configs = options.configs;
+    io::Result<void> created = co_await client.create_topic(
+        topic, options.partitions, std::move(configs), options.replication_factor);
+    if (!created) co_return failed("cannot create topic " + topic, created.error());
+    std::printf("Created topic %s.\n", topic.c_str());
+  } else if (options.command == Command::kTopicsDelete) {
+    io::Result<void> deleted = co_await client.delete_topic(topic);
+    if (!deleted) co_return failed("cannot delete topic " + topic, deleted.error());
+    std::printf("Deleted topic %s.\n", topic.c_str());
+  } else if (options.command == Command::kTopicsList) {
+    io::Result<std::vector<std::string>> names = co_await client.list_topics();
+    if (!names) co_return failed("cannot list topics", names.error());
+    for (const std::string& name : *names) std::printf("%s\n", name.c_str());
+  } else {
+    io::Result<client::TopicDescription> described = co_await client.describe_topic(topic);
+    if (!described) co_return failed("cannot describe topic " + topic, described.error());
+    std::printf("Topic: %s\tPartitions: %zu%s\n", described->name.c_str(),
+                described->partitions.size(), described->is_internal ? "\tInternal" : "");
+    for (const client::PartitionDescription& partition : described->partitions) {
+      std::printf("\tPartition: %d\tLeader: %d\tStartOffset: %lld\tEndOffset: %lld\n",
+                  partition.partition, partition.leader_id,
+                  static_cast<long long>(partition.log_start_offset),
+                  static_cast<long long>(partition.log_end_offset));
+    }
+  }
+  co_return kExitOk;
+}
+
+// ---- produce ---------------------------------------------------------------------------------
+
+// Pops the deliveries that are done from the front; the first failure, if any.
+std::optional<io::Error> settle(std::deque<Delivery>& pending) {
+  while (!pending.empty() && pending.front().done()) {
+    io::Result<client::RecordMetadata> result = pending.front().result();
+    pending.pop_front();
+    if (!result) return result.error();
+  }
+  return std::nullopt;
+}
+
+io::Task<int> produce_command(Client& client, const Options& options) {
+  client::ProducerOptions producer_options;
+  producer_options.acks = options.acks;
+  Producer producer(client, producer_options);
+  StdinLines input;
+  std::deque<Delivery> pending;
+  std::string line;
+  for (std::int64_t number = 1;; ++number) {
+    if (!input.input_waiting()) {
+      io::Result<void> flushed = co_await producer.flush();
+      if (!flushed) co_return failed("produce to " + options.topic, flushed.error());
+    }
+    if (!input.next(line)) break;
+    ProducerRecord record;
+    record.topic = options.topic;
+    record.partition = options.partition;
+    if (options.key_separator) {
+      const std::size_t at = line.find(*options.key_separator);
+      if (at == std::string::npos) {
+        co_return usage("line " + std::to_string(number) + " has no key separator '" +
+                        *options.key_separator + "'");
+      }
+      record.key = line.substr(0, at);
+      record.value = line.substr(at + options.key_separator->size());
+    } else {
+      record.value = line;
+    }
+    std::optional<io::Result<Delivery>> queued = producer.try_send(record);
+    if (!queued) {
+      io::Result<Delivery> sent = co_await producer.send(std::move(record));
+      queued.emplace(std::move(sent));
+    }
+    if (!*queued) co_return failed("produce to " + options.topic, queued->error());
+    pending.push_back(**queued);
+    std::optional<io::Error> error = settle(pending);
+    if (error) co_return failed("produce to " + options.topic, *error);
+  }
+  io::Result<void> flushed = co_await producer.flush();
+  if (!flushed) co_return failed("produce to " + options.topic, flushed.error());
+  std::optional<io::Error> error = settle(pending);
+  if (error) co_return failed("produce to " + options.topic, *error);
+  co_return kExitOk;
+}
+
+// ---- consume ---------------------------------------------------------------------------------
+
+// The partitions to read and where each starts.
+io::Task<io::Result<std::vector<client::FetchPosition>>> start_positions(Client& client,
+                                                                         const Options& options) {
+  const std::string topic = options.topic;
+  io::Result<client::TopicDescription> described = co_await client.describe_topic(topic);
+  if (!described) co_return std::move(described).error();
+  std::vector<client::FetchPosition> positions;
+  for (const client::PartitionDescription& partition : described->partitions) {
+    if (options.partition && partition.partition != *options.partition) continue;
+    std::int64_t start = partition.log_end_offset;
+    if (options.from_beginning) start = partition.log_start_offset;
+    if (options.offset) start = *options.offset;
+    positions.push_back({partition.partition, start});
+  }
+  if (positions.empty()) {
+    co_return io::Error{
+        io::ErrorKind::kNotFound,
+        "topic " + topic + " has no partition " + std::to_string(options.partition.value_or(-1))};
+  }
+  co_return std::move(positions);
+}
+
+void print_record(const strand::protocol::Record& r, const Options& options) {
+  if (options.print_key) {
+    const std::string& key = r.key ? *r.key : std::string("null");
+    std::fwrite(key.data(), 1, key.size(), stdout);
+    const std::string separator = options.key_separator.value_or("\t");
+    std::fwrite(separator.data(), 1, separator.size(), stdout);
+  }
+  const std::string& value = r.value ? *r.value : std::string("null");
+  std::fwrite(value.data(), 1, value.size(), stdout);
+  std::fputc('\n', stdout);
+}
+
+io::Task<int> consume_command(io::Env& env, Client& client, const Options& options) {
+  io::Result<std::vector<client::FetchPosition>> positions =
+      co_await start_positions(client, options);
+  if (!positions) co_return failed("consume from " + options.topic, positions.error());
+  const io::Duration idle_timeout = io::Duration::ms(options.idle_timeout_ms);
+  io::Instant last_data = env.clock().now();
+  std::int64_t consumed = 0;
+  for (;;) {
+    client::FetchLimits limits;
+    limits.max_wait = io::Duration::ms(500);
+    if (options.idle_timeout_ms >= 0) {
+      const io::Duration left = last_data + idle_timeout - env.clock().now();
+      limits.max_wait = std::clamp(left, io::Duration::ms(0), limits.max_wait);
+    }
+    std::vector<client::FetchPosition> wanted = *positions;
+    io::Result<std::vector<client::FetchedRecords>> fetched =
+        co_await client.fetch_many(options.topic, std::move(wanted), limits);
+    if (!fetched) co_return failed("consume from " + options.topic, fetched.error());
+    bool any = false;
+    for (std::size_t i = 0; i < fetched->size(); ++i) {
+      const client::FetchedRecords& partition = (*fetched)[i];
+      (*positions)[i].offset = partition.next_offset;
+      for (const strand::protocol::Record& record : partition.records) {
+        print_record(record, options);
+        any = true;
+        consumed += 1;
+        if (options.max_messages && consumed >= *options.max_messages) {
+          std::fflush(stdout);
+          co_return kExitOk;
+        }
+      }
+    }
+    std::fflush(stdout);
+    const io::Instant now = env.clock().now();
+    if (any) last_data = now;
+    if (options.idle_timeout_ms >= 0 && now - last_data >= idle_timeout) co_return kExitOk;
+  }
+}
+
+// ---- perf ------------------------------------------------------------------------------------
+
+io::Task<int> perf_command(io::Env& env, Client& client, const Options& options) {
+  if (options.command == Command::kPerfProduce) {
+    strand::app::PerfProduceOptions perf;
+    perf.topic = options.topic;
+    perf.records = options.records;
+    perf.record_size_bytes = options.record_size;
+    perf.throughput = options.throughput;
+    perf.producer.acks = options.acks;
+    perf.producer.batch_size_bytes = options.batch_size;
+    perf.producer.linger = io::Duration::ms(options.linger_ms);
+    io::Result<std::string> summary = co_await strand::app::perf_produce(env, client, perf);
+    if (!summary) co_return failed("perf produce to " + options.topic, summary.error());
+    std::printf("%s\n", summary->c_str());
+    co_return kExitOk;
+  }
+  Options from_start = options;
+  from_start.from_beginning = true;
+  io::Result<std::vector<client::FetchPosition>> positions =
+      co_await start_positions(client, from_start);
+  if (!positions) co_return failed("perf consume from " + options.topic, positions.error());
+  strand::app::PerfConsumeOptions perf;
+  perf.topic = options.topic;
+  perf.records = options.records;
+  perf.idle_timeout = io::Duration::ms(options.idle_timeout_ms);
+  io::Result<std::string> summary =
+      co_await strand::app::perf_consume(env, client, perf, std::move(*positions));
+  if (!summary) co_return failed("perf consume from " + options.topic, summary.error());
+  std::printf("%s\n", summary->c_str());
+  co_return kExitOk;
+}
+
+io::Task<int> run(io::Env* env, const Options* options) {
+  const io::Address bootstrap = options->bootstrap;
+  const client::ClientOptions client_options;
+  io::Result<std::unique_ptr<Client>> connected =
+      co_await Client::connect(*env, bootstrap, client_options);
+  if (!connected) co_return failed("cannot connect to " + bootstrap.to_string(), connected.error());
+  Client& client = **connected;
+  int status = kExitOk;
+  switch (options->command) {
+    case Command::kProduce:
+      status = co_await produce_command(client, *options);
+      break;
+    case Command::kConsume:
+      status = co_await consume_command(*env, client, *options);
+      break;
+    case Command::kPerfProduce:
+    case Command::kPerfConsume:
+      status = co_await perf_command(*env, client, *options);
+      break;
+    default:
+      status = co_await topics_command(client, *options);
+      break;
+  }
+  co_return status;
+}
+
+// ---- command line ----------------------------------------------------------------------------
+
+// HOST:PORT with HOST an IP literal or a name resolved here (io::Network takes literals only).
+// Errors: kInvalid (not HOST:PORT), kNotFound (the name does not resolve).
+io::Result<io::Address> resolve(const std::string& text) {
+  io::Result<io::Address> parsed = io::parse_address(text);
+  if (!parsed) return parsed;
+  in6_addr scratch;
+  if (inet_pton(AF_INET, parsed->host.c_str(), &scratch) == 1 ||
+      inet_pton(AF_INET6, parsed->host.c_str(), &scratch) == 1) {
+    return parsed;
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const int status = getaddrinfo(parsed->host.c_str(), nullptr, &hints, &found);
+  if (status != 0 || found == nullptr) {
+    return io::Error{io::ErrorKind::kNotFound,
+                     "cannot resolve " + parsed->host + ": " + gai_strerror(status)};
+  }
+  char host[INET6_ADDRSTRLEN] = {};
+  const void* raw =
+      found->ai_family == AF_INET
+          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr)
+          : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr);
+  inet_ntop(found->ai_family, raw, host, sizeof host);
+  freeaddrinfo(found);
+  return io::Address{host, parsed->port};
+}
+
+// The command line's raw values, parsed into Options once CLI11 is done.
+class CommandLine {
+ public:
+  CommandLine() {
+    app_.require_subcommand(1);
+    app_.add_option("--bootstrap", bootstrap_, "HOST:PORT of a broker")->capture_default_str();
+    add_topics();
+    add_produce();
+    add_consume();
+    add_perf();
+  }
+
+  // The exit code when parsing ends the run (help, bad usage), else nullopt.
+  std::optional<int> parse(int argc, char** argv) {
+    try {
+      app_.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+      if (error.get_exit_code() == 0) return app_.exit(error);  // --help
+      return usage(error.what());
+    }
+    return finish();
+  }
+
+  const Options& options() const { return options_; }
+
+ private:
+  void add_topics() {
+    CLI::App* topics = app_.add_subcommand("topics", "create, list, describe or delete topics");
+    topics->require_subcommand(1);
+    CLI::App* create = command(topics, "create", "create a topic", Command::kTopicsCreate);
+    create->add_option("name", options_.topic, "topic name")->required();
+    create->add_option("--partitions", options_.partitions, "partitions (default: the broker's)");
+    create->add_option("--replication-factor", options_.replication_factor,
+                       "replicas per partition (default: the broker's)");
+    create->add_option("--config", configs_, "topic config as key=value (repeatable)");
+    command(topics, "list", "list topic names", Command::kTopicsList);
+    command(topics, "describe", "partitions, leaders and offsets", Command::kTopicsDescribe)
+        ->add_option("name", options_.topic, "topic name")
+        ->required();
+    command(topics, "delete", "delete a topic", Command::kTopicsDelete)
+        ->add_option("name", options_.topic, "topic name")
+        ->required();
+  }
+
+  void add_produce() {
+    CLI::App* produce =
+        command(&app_, "produce", "send the lines of stdin as records", Command::kProduce);
+    produce->add_option("topic", options_.topic, "topic name")->required();
+    key_separators_.push_back(produce->add_option("--key-separator", key_separator_,
+                                                  "split each line into key and value at SEP"));
+    produce->add_option("--acks", acks_, "all, 1 or 0")
+        ->check(CLI::IsMember({"all", "-1", "1", "0"}));
+    partitions_.push_back(
+        produce->add_option("--partition", partition_, "send every record to this partition")
+            ->check(CLI::NonNegativeNumber));
+  }
+
+  void add_consume() {
+    CLI::App* consume =
+        command(&app_, "consume", "print records' values, one per line", Command::kConsume);
+    consume->add_option("topic", options_.topic, "topic name")->required();
+    CLI::Option* beginning =
+        consume->add_flag("--from-beginning", options_.from_beginning, "start at the log start");
+    partitions_.push_back(consume->add_option("--partition", partition_, "read one partition")
+                              ->check(CLI::NonNegativeNumber));
+    offset_ = consume->add_option("--offset", offset_value_, "start here (needs --partition)")
+                  ->check(CLI::NonNegativeNumber)
+                  ->needs(partitions_.back())
+                  ->excludes(beginning);
+    max_messages_ =
+        consume->add_option("--max-messages", max_messages_value_, "exit after this many")
+            ->check(CLI::PositiveNumber);
+    consume->add_flag("--print-key", options_.print_key, "print key SEP value (SEP: tab)");
+    key_separators_.push_back(
+        consume->add_option("--key-separator", key_separator_, "SEP for --print-key"));
+    consume
+        ->add_option("--idle-timeout-ms", options_.idle_timeout_ms,
+                     "exit after this long without records; -1 waits forever")
+        ->capture_default_str();
+  }
+
+  void add_perf() {
+    CLI::App* perf = app_.add_subcommand("perf", "throughput and latency");
+    perf->require_subcommand(1);
+    CLI::App* produce = command(perf, "produce", "send records", Command::kPerfProduce);
+    produce->add_option("topic", options_.topic, "topic name")->required();
+    produce->add_option("--records", options_.records, "how many")
+        ->required()
+        ->check(CLI::PositiveNumber);
+    produce->add_option("--record-size", options_.record_size, "value bytes")
+        ->required()
+        ->check(CLI::NonNegativeNumber);
+    produce->add_option("--acks", acks_, "all or 1")->check(CLI::IsMember({"all", "-1", "1"}));
+    produce->add_option("--batch-size", options_.batch_size, "batch.size in bytes")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    produce->add_option("--linger-ms", options_.linger_ms, "linger.ms")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    produce->add_option("--throughput", options_.throughput, "records/s; -1: unthrottled")
+        ->capture_default_str();
+    CLI::App* consume = command(perf, "consume", "read from the start", Command::kPerfConsume);
+    consume->add_option("topic", options_.topic, "topic name")->required();
+    consume->add_option("--records", options_.records, "how many")
+        ->required()
+        ->check(CLI::PositiveNumber);
+    perf_idle_ = consume->add_option("--idle-timeout-ms", options_.idle_timeout_ms,
+                                     "fail after this long without records (default 10000)");
+  }
+
+  CLI::App* command(CLI::App* parent, const std::string& name, const std::string& what,
+                    Command which) {
+    CLI::App* sub = parent->add_subcommand(name, what);
+    sub->final_callback([this, which] { options_.command = which; });
+    return sub;
+  }
+
+  // Checks what CLI11 can't and fills the optional values.
+  std::optional<int> finish() {
+    for (const std::string& config : configs_) {
+      const std::size_t equals = config.find('=');
+      if (equals == std::string::npos || equals == 0) {
+        return usage("--config wants key=value, got '" + config + "'");
+      }
+      options_.configs[config.substr(0, equals)] = config.substr(equals + 1);
+    }
+    options_.acks = static_cast<std::int16_t>(acks_ == "all" ? -1 : std::stoi(acks_));
+    for (CLI::Option* option : key_separators_) {
+      if (option->count() == 0) continue;
+      if (key_separator_.empty()) return usage("--key-separator must not be empty");
+      options_.key_separator = key_separator_;
+    }
+    for (CLI::Option* option : partitions_) {
+      if (option->count() > 0) options_.partition = partition_;
+    }
+    if (offset_->count() > 0) options_.offset = offset_value_;
+    if (max_messages_->count() > 0) options_.max_messages = max_messages_value_;
+    if (options_.command == Command::kPerfConsume && perf_idle_->count() == 0) {
+      options_.idle_timeout_ms = 10'000;
+    }
+    io::Result<io::Address> address = resolve(bootstrap_);
+    if (!address && address.error().kind == io::ErrorKind::kInvalid) {
+      return usage("--bootstrap: " + address.error().message);
+    }
+    if (!address) return failed("--bootstrap " + bootstrap_, address.error());
+    options_.bootstrap = *address;
+    return std::nullopt;
+  }
+
+  CLI::App app_{"strand: Strand's Kafka command-line client"};
+  Options options_;
+  std::string bootstrap_ = "127.0.0.1:9092";
+  std::vector<std::string> configs_;
+  std::string acks_ = "all";
+  std::string key_separator_;
+  std::int32_t partition_ = 0;
+  std::int64_t offset_value_ = 0;
+  std::int64_t max_messages_value_ = 0;
+  std::vector<CLI::Option*> key_separators_;
+  std::vector<CLI::Option*> partitions_;
+  CLI::Option* offset_ = nullptr;
+  CLI::Option* max_messages_ = nullptr;
+  CLI::Option* perf_idle_ = nullptr;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CommandLine command_line;
+  std::optional<int> ended = command_line.parse(argc, argv);
+  if (ended) return *ended;
+  spdlog::set_default_logger(spdlog::stderr_color_mt("strand"));
+  spdlog::set_level(spdlog::level::warn);
+  io::UvEnv env;
+  return env.run(run(&env, &command_line.options()));
+}
