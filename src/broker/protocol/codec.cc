@@ -208,6 +208,13 @@ std::optional<std::int32_t> Reader::read_compact_array_length(std::size_t elemen
   return static_cast<std::int32_t>(count);
 }
 
+std::int32_t Reader::read_required_array_length(std::size_t element_bytes_min,
+                                                std::string_view field) {
+  std::optional<std::int32_t> count = read_array_length(element_bytes_min);
+  if (!count && ok()) fail(std::string(field) + " is null where a value is required");
+  return count.value_or(0);
+}
+
 std::vector<TaggedField> Reader::read_tagged_fields() {
   std::vector<TaggedField> fields;
   const std::uint32_t count = read_unsigned_varint();

@@ -68,6 +68,9 @@ class Reader {
   // caller allocate gigabytes.
   std::optional<std::int32_t> read_array_length(std::size_t element_bytes_min);
   std::optional<std::int32_t> read_compact_array_length(std::size_t element_bytes_min);
+  // An array that may not be null: null latches an error naming `field`; returns 0 then.
+  std::int32_t read_required_array_length(std::size_t element_bytes_min,
+                                          std::string_view field = "array");
 
   // Tagged fields of a flexible struct: returns the unknown ones (all of them; callers pick).
   std::vector<TaggedField> read_tagged_fields();

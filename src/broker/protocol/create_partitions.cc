@@ -21,13 +21,6 @@ bool refuse_version(Reader& reader, std::int16_t version) {
   return true;
 }
 
-// A non-nullable array sent as null is malformed; Kafka's own decoder refuses it too.
-std::int32_t read_count(Reader& reader, std::size_t element_bytes_min, const char* field) {
-  std::optional<std::int32_t> count = reader.read_array_length(element_bytes_min);
-  if (!count && reader.ok()) reader.fail(std::string(field) + " is null; it is not nullable");
-  return count.value_or(0);
-}
-
 CreatePartitionsTopic read_topic(Reader& reader) {
   CreatePartitionsTopic topic;
   topic.name = reader.read_string();
@@ -37,7 +30,7 @@ CreatePartitionsTopic read_topic(Reader& reader) {
   topic.assignments.emplace();
   for (std::int32_t i = 0; i < *assignments && reader.ok(); ++i) {
     CreatePartitionsAssignment assignment;
-    const std::int32_t brokers = read_count(reader, 4, "broker_ids");
+    const std::int32_t brokers = reader.read_required_array_length(4, "broker_ids");
     for (std::int32_t j = 0; j < brokers && reader.ok(); ++j) {
       assignment.broker_ids.push_back(reader.read_i32());
     }
@@ -65,7 +58,7 @@ void write_topic(Writer& writer, const CreatePartitionsTopic& topic) {
 CreatePartitionsRequest read_create_partitions_request(Reader& reader, std::int16_t version) {
   CreatePartitionsRequest request;
   if (refuse_version(reader, version)) return request;
-  const std::int32_t topics = read_count(reader, kTopicBytesMin, "topics");
+  const std::int32_t topics = reader.read_required_array_length(kTopicBytesMin, "topics");
   for (std::int32_t i = 0; i < topics && reader.ok(); ++i) {
     request.topics.push_back(read_topic(reader));
   }
@@ -99,7 +92,7 @@ CreatePartitionsResponse read_create_partitions_response(Reader& reader, std::in
   CreatePartitionsResponse response;
   if (refuse_version(reader, version)) return response;
   response.throttle_time_ms = reader.read_i32();
-  const std::int32_t results = read_count(reader, kResultBytesMin, "results");
+  const std::int32_t results = reader.read_required_array_length(kResultBytesMin, "results");
   for (std::int32_t i = 0; i < results && reader.ok(); ++i) {
     CreatePartitionsTopicResult result;
     result.name = reader.read_string();

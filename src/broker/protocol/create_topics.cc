@@ -21,17 +21,10 @@ bool refuse_version(Reader& reader, std::int16_t version) {
   return true;
 }
 
-// A non-nullable array sent as null is malformed; Kafka's own decoder refuses it too.
-std::int32_t read_count(Reader& reader, std::size_t element_bytes_min, const char* field) {
-  std::optional<std::int32_t> count = reader.read_array_length(element_bytes_min);
-  if (!count && reader.ok()) reader.fail(std::string(field) + " is null; it is not nullable");
-  return count.value_or(0);
-}
-
 CreatableReplicaAssignment read_assignment(Reader& reader) {
   CreatableReplicaAssignment assignment;
   assignment.partition_index = reader.read_i32();
-  const std::int32_t count = read_count(reader, 4, "broker_ids");
+  const std::int32_t count = reader.read_required_array_length(4, "broker_ids");
   for (std::int32_t i = 0; i < count && reader.ok(); ++i) {
     assignment.broker_ids.push_back(reader.read_i32());
   }
@@ -43,11 +36,12 @@ CreatableTopic read_topic(Reader& reader) {
   topic.name = reader.read_string();
   topic.num_partitions = reader.read_i32();
   topic.replication_factor = reader.read_i16();
-  const std::int32_t assignments = read_count(reader, kAssignmentBytesMin, "assignments");
+  const std::int32_t assignments =
+      reader.read_required_array_length(kAssignmentBytesMin, "assignments");
   for (std::int32_t i = 0; i < assignments && reader.ok(); ++i) {
     topic.assignments.push_back(read_assignment(reader));
   }
-  const std::int32_t configs = read_count(reader, kConfigBytesMin, "configs");
+  const std::int32_t configs = reader.read_required_array_length(kConfigBytesMin, "configs");
   for (std::int32_t i = 0; i < configs && reader.ok(); ++i) {
     CreatableTopicConfig config;
     config.name = reader.read_string();
@@ -79,7 +73,7 @@ void write_topic(Writer& writer, const CreatableTopic& topic) {
 CreateTopicsRequest read_create_topics_request(Reader& reader, std::int16_t version) {
   CreateTopicsRequest request;
   if (refuse_version(reader, version)) return request;
-  const std::int32_t topics = read_count(reader, kTopicBytesMin, "topics");
+  const std::int32_t topics = reader.read_required_array_length(kTopicBytesMin, "topics");
   for (std::int32_t i = 0; i < topics && reader.ok(); ++i) {
     request.topics.push_back(read_topic(reader));
   }
@@ -114,7 +108,7 @@ CreateTopicsResponse read_create_topics_response(Reader& reader, std::int16_t ve
   if (refuse_version(reader, version)) return response;
   if (version >= 2) response.throttle_time_ms = reader.read_i32();
   const std::size_t result_bytes_min = version >= 1 ? 2 + 2 + 2 : 2 + 2;
-  const std::int32_t topics = read_count(reader, result_bytes_min, "topics");
+  const std::int32_t topics = reader.read_required_array_length(result_bytes_min, "topics");
   for (std::int32_t i = 0; i < topics && reader.ok(); ++i) {
     CreatableTopicResult topic;
     topic.name = reader.read_string();

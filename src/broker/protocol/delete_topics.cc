@@ -20,19 +20,12 @@ bool refuse_version(Reader& reader, std::int16_t version) {
   return true;
 }
 
-// A non-nullable array sent as null is malformed; Kafka's own decoder refuses it too.
-std::int32_t read_count(Reader& reader, std::size_t element_bytes_min, const char* field) {
-  std::optional<std::int32_t> count = reader.read_array_length(element_bytes_min);
-  if (!count && reader.ok()) reader.fail(std::string(field) + " is null; it is not nullable");
-  return count.value_or(0);
-}
-
 }  // namespace
 
 DeleteTopicsRequest read_delete_topics_request(Reader& reader, std::int16_t version) {
   DeleteTopicsRequest request;
   if (refuse_version(reader, version)) return request;
-  const std::int32_t names = read_count(reader, kNameBytesMin, "topic_names");
+  const std::int32_t names = reader.read_required_array_length(kNameBytesMin, "topic_names");
   for (std::int32_t i = 0; i < names && reader.ok(); ++i) {
     request.topic_names.push_back(reader.read_string());
   }
@@ -63,7 +56,7 @@ DeleteTopicsResponse read_delete_topics_response(Reader& reader, std::int16_t ve
   DeleteTopicsResponse response;
   if (refuse_version(reader, version)) return response;
   if (version >= 1) response.throttle_time_ms = reader.read_i32();
-  const std::int32_t results = read_count(reader, kResultBytesMin, "responses");
+  const std::int32_t results = reader.read_required_array_length(kResultBytesMin, "responses");
   for (std::int32_t i = 0; i < results && reader.ok(); ++i) {
     DeletableTopicResult result;
     result.name = reader.read_string();

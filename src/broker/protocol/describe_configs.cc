@@ -31,13 +31,6 @@ bool refuse_version(Reader& reader, std::int16_t version) {
   return true;
 }
 
-// A non-nullable array sent as null is malformed; Kafka's own decoder refuses it too.
-std::int32_t read_count(Reader& reader, std::size_t element_bytes_min, const char* field) {
-  std::optional<std::int32_t> count = reader.read_array_length(element_bytes_min);
-  if (!count && reader.ok()) reader.fail(std::string(field) + " is null; it is not nullable");
-  return count.value_or(0);
-}
-
 DescribeConfigsResource read_resource(Reader& reader) {
   DescribeConfigsResource resource;
   resource.resource_type = static_cast<ConfigResourceType>(reader.read_i8());
@@ -82,7 +75,7 @@ DescribeConfigsResourceResult read_config(Reader& reader, std::int16_t version) 
   if (version >= 1) config.config_source = static_cast<ConfigSource>(reader.read_i8());
   config.is_sensitive = reader.read_bool();
   if (version >= 1) {
-    const std::int32_t synonyms = read_count(reader, kSynonymBytesMin, "synonyms");
+    const std::int32_t synonyms = reader.read_required_array_length(kSynonymBytesMin, "synonyms");
     for (std::int32_t i = 0; i < synonyms && reader.ok(); ++i) {
       DescribeConfigsSynonym synonym;
       synonym.name = reader.read_string();
@@ -103,7 +96,7 @@ DescribeConfigsResourceResult read_config(Reader& reader, std::int16_t version) 
 DescribeConfigsRequest read_describe_configs_request(Reader& reader, std::int16_t version) {
   DescribeConfigsRequest request;
   if (refuse_version(reader, version)) return request;
-  const std::int32_t resources = read_count(reader, kResourceBytesMin, "resources");
+  const std::int32_t resources = reader.read_required_array_length(kResourceBytesMin, "resources");
   for (std::int32_t i = 0; i < resources && reader.ok(); ++i) {
     request.resources.push_back(read_resource(reader));
   }
@@ -151,14 +144,15 @@ DescribeConfigsResponse read_describe_configs_response(Reader& reader, std::int1
   DescribeConfigsResponse response;
   if (refuse_version(reader, version)) return response;
   response.throttle_time_ms = reader.read_i32();
-  const std::int32_t results = read_count(reader, kResultBytesMin, "results");
+  const std::int32_t results = reader.read_required_array_length(kResultBytesMin, "results");
   for (std::int32_t i = 0; i < results && reader.ok(); ++i) {
     DescribeConfigsResult result;
     result.error_code = reader.read_i16();
     result.error_message = reader.read_nullable_string();
     result.resource_type = static_cast<ConfigResourceType>(reader.read_i8());
     result.resource_name = reader.read_string();
-    const std::int32_t configs = read_count(reader, config_bytes_min(version), "configs");
+    const std::int32_t configs =
+        reader.read_required_array_length(config_bytes_min(version), "configs");
     for (std::int32_t j = 0; j < configs && reader.ok(); ++j) {
       result.configs.push_back(read_config(reader, version));
     }

@@ -26,17 +26,10 @@ bool check_version(Reader& reader, std::int16_t version) {
   return false;
 }
 
-// A non-nullable array: null is malformed, as in Kafka's generated readers.
-std::int32_t read_array_count(Reader& reader, std::size_t element_bytes_min) {
-  std::optional<std::int32_t> count = reader.read_array_length(element_bytes_min);
-  if (!count && reader.ok()) reader.fail("array is null where a value is required");
-  return count.value_or(0);
-}
-
 FetchTopic read_fetch_topic(Reader& reader, std::int16_t version) {
   FetchTopic topic;
   topic.topic = reader.read_string();
-  const std::int32_t count = read_array_count(reader, kFetchPartitionBytesMin);
+  const std::int32_t count = reader.read_required_array_length(kFetchPartitionBytesMin);
   for (std::int32_t i = 0; i < count && reader.ok(); ++i) {
     FetchPartition partition;
     partition.partition = reader.read_i32();
@@ -64,7 +57,7 @@ void write_fetch_topic(Writer& writer, const FetchTopic& topic, std::int16_t ver
 ForgottenTopic read_forgotten_topic(Reader& reader) {
   ForgottenTopic topic;
   topic.topic = reader.read_string();
-  const std::int32_t count = read_array_count(reader, kPartitionIndexBytes);
+  const std::int32_t count = reader.read_required_array_length(kPartitionIndexBytes);
   for (std::int32_t i = 0; i < count && reader.ok(); ++i) {
     topic.partitions.push_back(reader.read_i32());
   }
@@ -127,12 +120,12 @@ FetchRequest read_fetch_request(Reader& reader, std::int16_t version) {
     request.session_id = reader.read_i32();
     request.session_epoch = reader.read_i32();
   }
-  const std::int32_t count = read_array_count(reader, kTopicBytesMin);
+  const std::int32_t count = reader.read_required_array_length(kTopicBytesMin);
   for (std::int32_t i = 0; i < count && reader.ok(); ++i) {
     request.topics.push_back(read_fetch_topic(reader, version));
   }
   if (version >= 7) {
-    const std::int32_t forgotten = read_array_count(reader, kTopicBytesMin);
+    const std::int32_t forgotten = reader.read_required_array_length(kTopicBytesMin);
     for (std::int32_t i = 0; i < forgotten && reader.ok(); ++i) {
       request.forgotten_topics_data.push_back(read_forgotten_topic(reader));
     }
@@ -190,11 +183,11 @@ FetchResponse read_fetch_response(Reader& reader, std::int16_t version) {
     response.error_code = reader.read_i16();
     response.session_id = reader.read_i32();
   }
-  const std::int32_t topic_count = read_array_count(reader, kTopicBytesMin);
+  const std::int32_t topic_count = reader.read_required_array_length(kTopicBytesMin);
   for (std::int32_t i = 0; i < topic_count && reader.ok(); ++i) {
     FetchableTopicResponse topic;
     topic.topic = reader.read_string();
-    const std::int32_t count = read_array_count(reader, kPartitionDataBytesMin);
+    const std::int32_t count = reader.read_required_array_length(kPartitionDataBytesMin);
     for (std::int32_t j = 0; j < count && reader.ok(); ++j) {
       topic.partitions.push_back(read_partition_data(reader, version));
     }

@@ -23,17 +23,10 @@ bool check_version(Reader& reader, std::int16_t version) {
   return false;
 }
 
-// A non-nullable array: null is malformed, as in Kafka's generated readers.
-std::int32_t read_array_count(Reader& reader, std::size_t element_bytes_min) {
-  std::optional<std::int32_t> count = reader.read_array_length(element_bytes_min);
-  if (!count && reader.ok()) reader.fail("array is null where a value is required");
-  return count.value_or(0);
-}
-
 ListOffsetsTopic read_topic(Reader& reader, std::int16_t version) {
   ListOffsetsTopic topic;
   topic.name = reader.read_string();
-  const std::int32_t count = read_array_count(reader, kPartitionBytesMin);
+  const std::int32_t count = reader.read_required_array_length(kPartitionBytesMin);
   for (std::int32_t i = 0; i < count && reader.ok(); ++i) {
     ListOffsetsPartition partition;
     partition.partition_index = reader.read_i32();
@@ -47,7 +40,7 @@ ListOffsetsTopic read_topic(Reader& reader, std::int16_t version) {
 ListOffsetsTopicResponse read_topic_response(Reader& reader, std::int16_t version) {
   ListOffsetsTopicResponse topic;
   topic.name = reader.read_string();
-  const std::int32_t count = read_array_count(reader, kPartitionResponseBytesMin);
+  const std::int32_t count = reader.read_required_array_length(kPartitionResponseBytesMin);
   for (std::int32_t i = 0; i < count && reader.ok(); ++i) {
     ListOffsetsPartitionResponse partition;
     partition.partition_index = reader.read_i32();
@@ -67,7 +60,7 @@ ListOffsetsRequest read_list_offsets_request(Reader& reader, std::int16_t versio
   if (!check_version(reader, version)) return request;
   request.replica_id = reader.read_i32();
   if (version >= 2) request.isolation_level = reader.read_i8();
-  const std::int32_t count = read_array_count(reader, kTopicBytesMin);
+  const std::int32_t count = reader.read_required_array_length(kTopicBytesMin);
   for (std::int32_t i = 0; i < count && reader.ok(); ++i) {
     request.topics.push_back(read_topic(reader, version));
   }
@@ -113,7 +106,7 @@ ListOffsetsResponse read_list_offsets_response(Reader& reader, std::int16_t vers
   ListOffsetsResponse response;
   if (!check_version(reader, version)) return response;
   if (version >= 2) response.throttle_time_ms = reader.read_i32();
-  const std::int32_t count = read_array_count(reader, kTopicBytesMin);
+  const std::int32_t count = reader.read_required_array_length(kTopicBytesMin);
   for (std::int32_t i = 0; i < count && reader.ok(); ++i) {
     response.topics.push_back(read_topic_response(reader, version));
   }

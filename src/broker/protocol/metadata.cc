@@ -25,15 +25,8 @@ bool check_version(Reader& reader, std::int16_t version) {
   return false;
 }
 
-// A non-nullable array: null is malformed, as in Kafka's generated readers.
-std::int32_t read_array_count(Reader& reader, std::size_t element_bytes_min) {
-  std::optional<std::int32_t> count = reader.read_array_length(element_bytes_min);
-  if (!count && reader.ok()) reader.fail("array is null where a value is required");
-  return count.value_or(0);
-}
-
 std::vector<std::int32_t> read_node_ids(Reader& reader) {
-  const std::int32_t count = read_array_count(reader, kNodeIdBytes);
+  const std::int32_t count = reader.read_required_array_length(kNodeIdBytes);
   std::vector<std::int32_t> ids;
   for (std::int32_t i = 0; i < count && reader.ok(); ++i) ids.push_back(reader.read_i32());
   return ids;
@@ -72,7 +65,7 @@ MetadataResponseTopic read_topic(Reader& reader, std::int16_t version) {
   topic.error_code = reader.read_i16();
   topic.name = reader.read_string();
   if (version >= 1) topic.is_internal = reader.read_bool();
-  const std::int32_t count = read_array_count(reader, kPartitionBytesMin);
+  const std::int32_t count = reader.read_required_array_length(kPartitionBytesMin);
   for (std::int32_t i = 0; i < count && reader.ok(); ++i) {
     topic.partitions.push_back(read_partition(reader, version));
   }
@@ -150,7 +143,7 @@ MetadataResponse read_metadata_response(Reader& reader, std::int16_t version) {
   MetadataResponse response;
   if (!check_version(reader, version)) return response;
   if (version >= 3) response.throttle_time_ms = reader.read_i32();
-  const std::int32_t broker_count = read_array_count(reader, kBrokerBytesMin);
+  const std::int32_t broker_count = reader.read_required_array_length(kBrokerBytesMin);
   for (std::int32_t i = 0; i < broker_count && reader.ok(); ++i) {
     MetadataResponseBroker broker;
     broker.node_id = reader.read_i32();
@@ -161,7 +154,7 @@ MetadataResponse read_metadata_response(Reader& reader, std::int16_t version) {
   }
   if (version >= 2) response.cluster_id = reader.read_nullable_string();
   if (version >= 1) response.controller_id = reader.read_i32();
-  const std::int32_t topic_count = read_array_count(reader, kTopicBytesMin);
+  const std::int32_t topic_count = reader.read_required_array_length(kTopicBytesMin);
   for (std::int32_t i = 0; i < topic_count && reader.ok(); ++i) {
     response.topics.push_back(read_topic(reader, version));
   }

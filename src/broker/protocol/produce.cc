@@ -24,17 +24,10 @@ bool check_version(Reader& reader, std::int16_t version) {
   return false;
 }
 
-// A non-nullable array: null is malformed, as in Kafka's generated readers.
-std::int32_t read_array_count(Reader& reader, std::size_t element_bytes_min) {
-  std::optional<std::int32_t> count = reader.read_array_length(element_bytes_min);
-  if (!count && reader.ok()) reader.fail("array is null where a value is required");
-  return count.value_or(0);
-}
-
 TopicProduceData read_topic_data(Reader& reader) {
   TopicProduceData topic;
   topic.name = reader.read_string();
-  const std::int32_t count = read_array_count(reader, kPartitionDataBytesMin);
+  const std::int32_t count = reader.read_required_array_length(kPartitionDataBytesMin);
   for (std::int32_t i = 0; i < count && reader.ok(); ++i) {
     PartitionProduceData partition;
     partition.index = reader.read_i32();
@@ -52,7 +45,7 @@ PartitionProduceResponse read_partition_response(Reader& reader, std::int16_t ve
   if (version >= 2) partition.log_append_time_ms = reader.read_i64();
   if (version >= 5) partition.log_start_offset = reader.read_i64();
   if (version >= 8) {
-    const std::int32_t count = read_array_count(reader, kRecordErrorBytesMin);
+    const std::int32_t count = reader.read_required_array_length(kRecordErrorBytesMin);
     for (std::int32_t i = 0; i < count && reader.ok(); ++i) {
       BatchIndexAndErrorMessage error;
       error.batch_index = reader.read_i32();
@@ -89,7 +82,7 @@ ProduceRequest read_produce_request(Reader& reader, std::int16_t version) {
   if (version >= 3) request.transactional_id = reader.read_nullable_string();
   request.acks = reader.read_i16();
   request.timeout_ms = reader.read_i32();
-  const std::int32_t count = read_array_count(reader, kTopicBytesMin);
+  const std::int32_t count = reader.read_required_array_length(kTopicBytesMin);
   for (std::int32_t i = 0; i < count && reader.ok(); ++i) {
     request.topic_data.push_back(read_topic_data(reader));
   }
@@ -133,11 +126,11 @@ void write_produce_response(Writer& writer, const ProduceResponse& response, std
 ProduceResponse read_produce_response(Reader& reader, std::int16_t version) {
   ProduceResponse response;
   if (!check_version(reader, version)) return response;
-  const std::int32_t topic_count = read_array_count(reader, kTopicBytesMin);
+  const std::int32_t topic_count = reader.read_required_array_length(kTopicBytesMin);
   for (std::int32_t i = 0; i < topic_count && reader.ok(); ++i) {
     TopicProduceResponse topic;
     topic.name = reader.read_string();
-    const std::int32_t count = read_array_count(reader, kPartitionResponseBytesMin);
+    const std::int32_t count = reader.read_required_array_length(kPartitionResponseBytesMin);
     for (std::int32_t j = 0; j < count && reader.ok(); ++j) {
       topic.partition_responses.push_back(read_partition_response(reader, version));
     }
