@@ -2,8 +2,11 @@
 // throughput is measured with a client that is not ours.
 //
 //   bench_rdkafka produce BROKER TOPIC --records N --record-size B [--acks all|1] [--linger-ms L]
+//                 [--rate R]
 //   bench_rdkafka consume BROKER TOPIC --records N [--partitions P]
 //
+// --rate paces produce at R records/s (0, the default, sends as fast as the client queue takes
+// them), to measure latency below the peak rather than queueing at it.
 // Prints one line: records/s, MB/s and, for produce, delivery latency p50/p99/p99.9 in ms.
 #include <librdkafka/rdkafka.h>
 
@@ -13,15 +16,18 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr int kTopicWaitS = 30;  // creating 1,000 partitions takes seconds
 
 struct Options {
   std::string mode, broker, topic, acks = "all";
   long records = 100'000, record_size = 1024, linger_ms = 5, partitions = 1;
+  double rate = 0;  // records/s; 0 = unpaced
 };
 
 struct Delivery {
@@ -67,6 +73,25 @@ rd_kafka_conf_t* base_config(const Options& options) {
   return config;
 }
 
+// Asks for the topic's metadata (which auto-creates it) until it has partitions, so that neither
+// the connection nor the creation is inside the measurement. False after kTopicWaitS.
+bool wait_for_topic(rd_kafka_t* client, const std::string& name) {
+  rd_kafka_topic_t* topic = rd_kafka_topic_new(client, name.c_str(), nullptr);
+  const Clock::time_point deadline = Clock::now() + std::chrono::seconds(kTopicWaitS);
+  bool ready = false;
+  while (!ready && Clock::now() < deadline) {
+    const rd_kafka_metadata_t* metadata = nullptr;
+    if (rd_kafka_metadata(client, 0, topic, &metadata, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ready = metadata->topic_cnt == 1 && metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+              metadata->topics[0].partition_cnt > 0;
+      rd_kafka_metadata_destroy(metadata);
+    }
+    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  rd_kafka_topic_destroy(topic);
+  return ready;
+}
+
 int produce(const Options& options) {
   Delivery delivery;
   rd_kafka_conf_t* config = base_config(options);
@@ -78,9 +103,18 @@ int produce(const Options& options) {
     std::fprintf(stderr, "bench_rdkafka: %s\n", error);
     return 1;
   }
+  if (!wait_for_topic(producer, options.topic)) {
+    std::fprintf(stderr, "bench_rdkafka: topic %s has no partitions after %d s\n",
+                 options.topic.c_str(), kTopicWaitS);
+    return 1;
+  }
   std::vector<char> payload(static_cast<std::size_t>(options.record_size), 'x');
   const Clock::time_point start = Clock::now();
   for (long i = 0; i < options.records; ++i) {
+    if (options.rate > 0) {
+      std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(
+                                                std::chrono::duration<double>(i / options.rate)));
+    }
     auto* sent = new Clock::time_point(Clock::now());
     for (;;) {
       rd_kafka_resp_err_t err = rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(options.topic.c_str()),
@@ -105,11 +139,11 @@ int produce(const Options& options) {
                              : latencies[static_cast<std::size_t>(p * (latencies.size() - 1))];
   };
   std::printf(
-      "produce %ld records of %ld B, acks=%s: %.0f records/s, %.1f MB/s, latency ms "
+      "produce %ld records of %ld B, acks=%s, linger %ld ms: %.0f records/s, %.1f MB/s, latency ms "
       "p50 %.2f p99 %.2f p99.9 %.2f, %ld failed\n",
-      options.records, options.record_size, options.acks.c_str(), latencies.size() / seconds,
-      latencies.size() * options.record_size / seconds / 1e6, percentile(0.5), percentile(0.99),
-      percentile(0.999), delivery.failed);
+      options.records, options.record_size, options.acks.c_str(), options.linger_ms,
+      latencies.size() / seconds, latencies.size() * options.record_size / seconds / 1e6,
+      percentile(0.5), percentile(0.99), percentile(0.999), delivery.failed);
   return delivery.failed == 0 ? 0 : 1;
 }
 
@@ -174,6 +208,8 @@ int main(int argc, char** argv) {
       options.linger_ms = std::atol(value);
     else if (flag == "--partitions")
       options.partitions = std::atol(value);
+    else if (flag == "--rate")
+      options.rate = std::atof(value);
     else {
       std::fprintf(stderr, "bench_rdkafka: unknown flag %s\n", flag.c_str());
       return 2;
