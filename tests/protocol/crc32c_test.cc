@@ -1,11 +1,11 @@
+#include "broker/protocol/crc32c.h"
+
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include "broker/protocol/crc32c.h"
 
 namespace strand::protocol {
 namespace {
@@ -32,14 +32,35 @@ TEST(Crc32c, MatchesKnownVectors) {
 }
 
 // Hardware and portable paths agree on every input, and checksumming in pieces equals one pass.
-RC_GTEST_PROP(Crc32c, HardwareEqualsPortableAndPiecesCompose, (const std::string& text,
-                                                                std::size_t cut_seed)) {
+RC_GTEST_PROP(Crc32c, HardwareEqualsPortableAndPiecesCompose,
+              (const std::string& text, std::size_t cut_seed)) {
   std::span<const std::byte> all = bytes_of(text);
   RC_ASSERT(crc32c(all) == crc32c_portable(all));
   const std::size_t cut = text.empty() ? 0 : cut_seed % (text.size() + 1);
   const std::uint32_t first = crc32c(all.first(cut));
   RC_ASSERT(crc32c(all.subspan(cut), first) == crc32c(all));
   RC_ASSERT(crc32c_portable(all.subspan(cut), crc32c_portable(all.first(cut))) == crc32c(all));
+}
+
+// The same for inputs long enough for the three-lane paths (768 bytes and 24 KiB blocks), at every
+// alignment and at lengths around the block boundaries.
+RC_GTEST_PROP(Crc32c, LongInputsAgreeAcrossLaneBoundaries, ()) {
+  const std::size_t length = *rc::gen::oneOf(rc::gen::inRange<std::size_t>(700, 900),
+                                             rc::gen::inRange<std::size_t>(24'500, 25'000),
+                                             rc::gen::inRange<std::size_t>(0, 200'000));
+  const std::size_t offset = *rc::gen::inRange<std::size_t>(0, 8);
+  const auto seed = *rc::gen::arbitrary<std::uint32_t>();
+  std::vector<std::byte> buffer(length + offset);
+  std::uint32_t x = seed | 1;
+  for (std::byte& b : buffer) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    b = static_cast<std::byte>(x);
+  }
+  std::span<const std::byte> all = std::span<const std::byte>(buffer).subspan(offset);
+  const auto start = *rc::gen::arbitrary<std::uint32_t>();
+  RC_ASSERT(crc32c(all, start) == crc32c_portable(all, start));
 }
 
 }  // namespace
