@@ -1,6 +1,6 @@
 // Storage benchmark: the partition log on the real disk through the libuv Env, as ratios of the
 // machine's limits measured in the same run (raw sequential write, fdatasync rate).
-//   bench_storage [--dir D] [--mib N]
+//   bench_storage [--dir D] [--mib N] [--batch-kib K] [--recovery-mib R]
 // Never pass/fail; the figures go to docs/benchmarks.md.
 #include <fcntl.h>
 #include <unistd.h>
@@ -74,8 +74,11 @@ std::vector<std::byte> sample_batch(int records, int value_bytes) {
   return strand::protocol::build_batch(list);
 }
 
-Task<double> append_throughput(PartitionLog* log, std::uint64_t mib) {
-  const std::vector<std::byte> batch = sample_batch(100, 150);  // ~16 KiB
+// About `kib` KiB: records of 1 KiB values.
+std::vector<std::byte> batch_of_kib(int kib) { return sample_batch(kib, 1000); }
+
+Task<double> append_throughput(PartitionLog* log, std::uint64_t mib, int batch_kib) {
+  const std::vector<std::byte> batch = batch_of_kib(batch_kib);
   const std::uint64_t batches = (mib << 20) / batch.size();
   const auto start = Clock::now();
   for (std::uint64_t i = 0; i < batches; ++i) {
@@ -88,8 +91,9 @@ Task<double> append_throughput(PartitionLog* log, std::uint64_t mib) {
 }
 
 // One appender: append a batch, then wait for a sync covering it (acks=all on one node).
-Task<void> durable_appender(PartitionLog* log, int count, int* done) {
-  const std::vector<std::byte> batch = sample_batch(10, 100);
+Task<void> durable_appender(PartitionLog* log, int count, int batch_kib, int* done) {
+  const std::vector<std::byte> batch =
+      batch_kib == 0 ? sample_batch(10, 100) : batch_of_kib(batch_kib);
   for (int i = 0; i < count; ++i) {
     auto appended = co_await log->append(batch, 0, strand::protocol::BatchOrigin::kClient);
     if (!appended) std::exit(2);
@@ -99,12 +103,15 @@ Task<void> durable_appender(PartitionLog* log, int count, int* done) {
   *done += 1;
 }
 
-Task<double> durable_appends_per_s(strand::io::Env* env, PartitionLog* log, int appenders) {
+// Appends per second; `batch_kib` 0 means small (~1 KiB) batches.
+Task<double> durable_appends_per_s(strand::io::Env* env, PartitionLog* log, int appenders,
+                                   int per_appender, int batch_kib) {
   int done = 0;
-  const int per_appender = 200;
   const auto start = Clock::now();
   strand::io::TaskScope scope;
-  for (int a = 0; a < appenders; ++a) scope.spawn(durable_appender(log, per_appender, &done));
+  for (int a = 0; a < appenders; ++a) {
+    scope.spawn(durable_appender(log, per_appender, batch_kib, &done));
+  }
   co_await scope.join();
   (void)env;
   co_return appenders* per_appender / seconds_since(start);
@@ -151,12 +158,38 @@ Task<int> close_log(PartitionLog* log) {
 
 }  // namespace
 
+// A crashed segment of `mib` MiB: a log whose one segment holds all of it is dropped without a
+// close, then opened again, which validates every batch of the segment. Milliseconds to open.
+double crashed_segment_recovery_ms(strand::io::UvEnv& env, const std::string& dir,
+                                   std::uint64_t mib) {
+  const LogConfig config{.segment_bytes = (mib + 64) << 20};
+  std::unique_ptr<PartitionLog> log = env.run(open_log(&env, dir, config));
+  env.run(append_throughput(log.get(), mib, 64));
+  if (log->segments_count() != 1) std::exit(2);
+  log.reset();  // no close: the segment is not marked clean
+  const auto start = Clock::now();
+  log = env.run(open_log(&env, dir, config));
+  const double elapsed_ms = seconds_since(start) * 1000;
+  log.reset();
+  return elapsed_ms;
+}
+
 int main(int argc, char** argv) {
   std::string dir = "bench-storage-data";
   std::uint64_t mib = 1024;
+  std::uint64_t recovery_mib = 1024;
+  int batch_kib = 64;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--dir") == 0) dir = argv[i + 1];
     if (std::strcmp(argv[i], "--mib") == 0) mib = std::strtoull(argv[i + 1], nullptr, 10);
+    if (std::strcmp(argv[i], "--batch-kib") == 0) batch_kib = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--recovery-mib") == 0) {
+      recovery_mib = std::strtoull(argv[i + 1], nullptr, 10);
+    }
+  }
+  if (batch_kib < 1 || batch_kib > 1024) {
+    std::fprintf(stderr, "bench_storage: --batch-kib must be in 1..1024\n");
+    return 2;
   }
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
@@ -168,18 +201,28 @@ int main(int argc, char** argv) {
   strand::io::UvEnv env(1);
   const LogConfig config{.segment_bytes = std::max<std::uint64_t>((mib << 20) / 10, 1 << 20)};
   std::unique_ptr<PartitionLog> log = env.run(open_log(&env, dir + "/t-0", config));
-  const double append_mib = env.run(append_throughput(log.get(), mib));
-  std::printf("log append (16 KiB batches, one sync at the end): %.0f MiB/s = %.2f x raw\n",
-              append_mib, append_mib / raw_mib);
+  const double append_mib = env.run(append_throughput(log.get(), mib, batch_kib));
+  std::printf("log append (%d KiB batches, one sync at the end): %.0f MiB/s = %.2f x raw\n",
+              batch_kib, append_mib, append_mib / raw_mib);
   const double read_mib = env.run(read_throughput(log.get()));
   std::printf("log read (1 MiB reads, CRC checked): %.0f MiB/s\n", read_mib);
   for (int appenders : {1, 16, 64}) {
-    const double rate = env.run(durable_appends_per_s(&env, log.get(), appenders));
+    const double rate = env.run(durable_appends_per_s(&env, log.get(), appenders, 200, 0));
     std::printf(
         "durable appends, %d concurrent appenders (group commit): %.0f /s = %.2f x raw "
         "fsync rate\n",
         appenders, rate, rate / raw_syncs);
   }
+  // Group commit with large batches: throughput of appenders that each wait for durability.
+  const int big_per_appender = static_cast<int>(
+      std::max<std::uint64_t>(1, ((mib << 10) / static_cast<std::uint64_t>(batch_kib)) / 8 / 4));
+  const double big_rate =
+      env.run(durable_appends_per_s(&env, log.get(), 8, big_per_appender, batch_kib));
+  const double big_mib = big_rate * batch_kib / 1024;
+  std::printf(
+      "durable appends of %d KiB batches, 8 concurrent appenders: %.0f MiB/s = %.2f x raw "
+      "write\n",
+      batch_kib, big_mib, big_mib / raw_mib);
   const std::uint64_t segments = log->segments_count();
   const std::uint64_t log_bytes = log->size_bytes();
   if (env.run(close_log(log.get())) != 0) return 2;
@@ -195,6 +238,12 @@ int main(int argc, char** argv) {
   log = env.run(open_log(&env, dir + "/t-0", config));
   std::printf("unclean open (scans the last segment): %.1f ms\n", seconds_since(start) * 1000);
   log.reset();
+  std::filesystem::remove_all(dir + "/t-0");
+  if (recovery_mib > 0) {
+    const double recovery_ms = crashed_segment_recovery_ms(env, dir + "/t-1", recovery_mib);
+    std::printf("recovery of a crashed %llu MiB segment (every batch CRC-checked): %.0f ms\n",
+                static_cast<unsigned long long>(recovery_mib), recovery_ms);
+  }
   std::filesystem::remove_all(dir);
   return 0;
 }

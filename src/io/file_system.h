@@ -17,11 +17,11 @@
 namespace strand::io {
 
 enum class OpenMode : std::uint8_t {
-  kReadOnly,      // must exist
-  kReadWrite,     // must exist
-  kCreate,        // read-write; created empty if missing
-  kCreateNew,     // read-write; kExists if already there
-  kTruncate,      // read-write; created if missing, emptied if present
+  kReadOnly,   // must exist
+  kReadWrite,  // must exist
+  kCreate,     // read-write; created empty if missing
+  kCreateNew,  // read-write; kExists if already there
+  kTruncate,   // read-write; created if missing, emptied if present
 };
 
 // An open file with one owner. Positions are byte offsets from the start.
@@ -32,6 +32,11 @@ class File {
   // Reads up to target.size() bytes at `offset`. Returns the count; fewer than asked (including 0)
   // only at end of file. Errors: kIoError (a bad sector), kClosed.
   virtual Task<Result<std::size_t>> read_at(std::uint64_t offset, std::span<std::byte> target) = 0;
+
+  // Reads up to `length` bytes at `offset` into a buffer it returns: shorter only at end of file.
+  // The same as read_at() into a new buffer, but an implementation may hand over the buffer it
+  // read into instead of copying it. Errors: as read_at().
+  virtual Task<Result<std::vector<std::byte>>> read_bytes(std::uint64_t offset, std::size_t length);
 
   // Writes all of `bytes` at the end of the file. Readable at once, durable only after sync().
   // On error the file's size is unchanged. Errors: kNoSpace, kIoError, kClosed.

@@ -69,7 +69,8 @@ Task<void> accept_loop(io::Env* server, io::Listener* listener, std::uint32_t by
 
 Task<void> echo_client(io::Env* client, EchoOptions options, std::uint32_t client_index,
                        EchoReport* report, Result<void>* failure, io::Latch* done) {
-  Result<std::unique_ptr<io::Connection>> connected = co_await client->net().connect(options.address);
+  Result<std::unique_ptr<io::Connection>> connected =
+      co_await client->net().connect(options.address);
   if (!connected) {
     *failure = std::move(connected).error();
     done->count_down();
@@ -125,7 +126,6 @@ Task<Result<EchoReport>> run_framed_echo_impl(io::Env& server, io::Env& client,
   co_return report;
 }
 
-
 Error mismatch(const std::string& what) { return Error{ErrorKind::kCorrupt, what}; }
 
 // Appends every record, then syncs once (group commit), and returns the concatenation.
@@ -158,6 +158,19 @@ Task<Result<std::string>> read_all(io::File& file) {
   Result<std::size_t> tail = co_await file.read_at(content.size(), past_end);
   if (!tail) co_return std::move(tail).error();
   if (*tail != 0) co_return mismatch("read_at past the end returned bytes");
+  // read_bytes: the whole file in one buffer, and a read running past the end comes back short.
+  Result<std::vector<std::byte>> whole = co_await file.read_bytes(0, content.size());
+  if (!whole) co_return std::move(whole).error();
+  if (whole->size() != content.size() ||
+      !std::equal(whole->begin(), whole->end(), as_bytes(content).begin())) {
+    co_return mismatch("read_bytes of the whole file differs from read_at");
+  }
+  const std::size_t from = content.size() / 3;
+  Result<std::vector<std::byte>> past = co_await file.read_bytes(from, content.size());
+  if (!past) co_return std::move(past).error();
+  if (past->size() != content.size() - from) {
+    co_return mismatch("read_bytes past the end must stop at the end");
+  }
   co_return content;
 }
 
@@ -241,8 +254,8 @@ Task<Result<std::uint64_t>> run_file_writer_impl(io::Env& env, FileWriterOptions
 
   Result<void> errors_ok = co_await check_errors(env, options.directory);
   if (!errors_ok) co_return std::move(errors_ok).error();
-  Result<std::uint64_t> rewritten = co_await rewrite_and_rename(env, options.directory, path,
-                                                                std::move(*expected));
+  Result<std::uint64_t> rewritten =
+      co_await rewrite_and_rename(env, options.directory, path, std::move(*expected));
   if (!rewritten) co_return std::move(rewritten).error();
   co_return content->size() + *rewritten;
 }

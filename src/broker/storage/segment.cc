@@ -135,17 +135,12 @@ void Segment::note_batch(std::span<const std::byte> header, std::uint32_t positi
 
 io::Task<io::Result<std::vector<std::byte>>> Segment::read_range(std::uint64_t position,
                                                                  std::uint64_t length) {
-  std::vector<std::byte> bytes(length);
-  std::uint64_t filled = 0;
-  for (std::uint64_t reads = 0; filled < length; ++reads) {
-    STRAND_ASSERT(reads <= length, "each read makes progress");
-    io::Result<std::size_t> got =
-        co_await log_->read_at(position + filled, std::span(bytes).subspan(filled));
-    if (!got) co_return with_context(std::move(got).error(), path(kLogSuffix));
-    if (*got == 0) co_return corrupt_at(path(kLogSuffix), position + filled, "unexpected end");
-    filled += *got;
+  io::Result<std::vector<std::byte>> bytes = co_await log_->read_bytes(position, length);
+  if (!bytes) co_return with_context(std::move(bytes).error(), path(kLogSuffix));
+  if (bytes->size() < length) {
+    co_return corrupt_at(path(kLogSuffix), position + bytes->size(), "unexpected end");
   }
-  co_return bytes;
+  co_return std::move(*bytes);
 }
 
 // Validates every batch from the start; the first one that is torn, fails its CRC, or goes back
@@ -252,14 +247,21 @@ io::Task<io::Result<std::vector<std::byte>>> Segment::read(std::int64_t from_off
   if (!found) co_return std::move(found).error();
   const std::uint64_t start = found->position;
   if (start >= size_bytes_) co_return std::vector<std::byte>{};
-  io::Result<std::vector<std::byte>> first = co_await read_range(start, kHeaderPrefixBytes);
-  if (!first) co_return std::move(first).error();
-  io::Result<std::uint32_t> first_size = RecordBatchView::peek_size(*first);
-  if (!first_size) co_return corrupt_at(path(kLogSuffix), start, first_size.error().message);
-  const std::uint64_t wanted = std::max<std::uint64_t>(*first_size, bytes_max);
+  // One read of what was asked for usually holds the first batch; a larger first batch is read
+  // again whole (it is returned even beyond bytes_max, as Kafka does since KIP-74).
+  const std::uint64_t guess = std::max<std::uint64_t>(bytes_max, kHeaderPrefixBytes);
   io::Result<std::vector<std::byte>> bytes =
-      co_await read_range(start, std::min<std::uint64_t>(wanted, size_bytes_ - start));
+      co_await read_range(start, std::min<std::uint64_t>(guess, size_bytes_ - start));
   if (!bytes) co_return std::move(bytes).error();
+  io::Result<std::uint32_t> first_size = RecordBatchView::peek_size(*bytes);
+  if (!first_size) co_return corrupt_at(path(kLogSuffix), start, first_size.error().message);
+  if (*first_size > bytes->size()) {
+    if (*first_size > size_bytes_ - start) {
+      co_return corrupt_at(path(kLogSuffix), start, "batch runs past the end of the segment");
+    }
+    bytes = co_await read_range(start, *first_size);
+    if (!bytes) co_return std::move(bytes).error();
+  }
   // Keep whole batches only, and never hand out one that fails its CRC.
   std::size_t kept = 0;
   for (std::size_t batches = 0; kept < bytes->size(); ++batches) {

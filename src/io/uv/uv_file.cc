@@ -63,6 +63,31 @@ Task<Result<std::size_t>> UvFile::read_at(std::uint64_t offset, std::span<std::b
   co_return filled;
 }
 
+// The pool thread reads into the request's own buffer (it must outlive a cancelled caller); here
+// that buffer is handed over instead of copied.
+Task<Result<std::vector<std::byte>>> UvFile::read_bytes(std::uint64_t offset, std::size_t length) {
+  if (closed_) co_return closed_file("read", core_->path);
+  FsCall call(core_);
+  call.request_bytes().resize(std::min(length, kRequestBytesMax));
+  const uv_buf_t buffer = call.request_buffer();
+  call.submitted(uv_fs_read(core_->loop, call.request(), core_->fd, &buffer, 1,
+                            static_cast<std::int64_t>(offset), fs_callback));
+  co_await call;
+  if (call.result() < 0) co_return file_error(static_cast<int>(call.result()), "read", path());
+  const auto count = static_cast<std::size_t>(call.result());
+  STRAND_ASSERT(count <= length, "a read returns at most what was asked");
+  std::vector<std::byte> bytes = std::move(call.bytes());
+  bytes.resize(count);
+  if (count == 0 || count == length) co_return std::move(bytes);
+  // A short read before the end of the file (or a request cap): read the rest in place.
+  bytes.resize(length);
+  std::span<std::byte> rest = std::span<std::byte>(bytes).subspan(count);
+  Result<std::size_t> got = co_await read_at(offset + count, rest);
+  if (!got) co_return std::move(got).error();
+  bytes.resize(count + *got);
+  co_return std::move(bytes);
+}
+
 Task<Result<std::size_t>> UvFile::read_once(std::uint64_t offset, std::span<std::byte> target) {
   if (closed_) co_return closed_file("read", core_->path);
   FsCall call(core_);
@@ -121,9 +146,7 @@ Task<Result<void>> UvFile::write_fully(std::uint64_t offset, std::span<const std
 
 Task<Result<void>> UvFile::sync() { return flush("sync", Flush::kData); }
 
-Task<Result<void>> UvFile::sync_directory() {
-  return flush("sync_dir", Flush::kDataAndMetadata);
-}
+Task<Result<void>> UvFile::sync_directory() { return flush("sync_dir", Flush::kDataAndMetadata); }
 
 Task<Result<void>> UvFile::read_size() {
   Result<void> turn = co_await wait_turn("stat");

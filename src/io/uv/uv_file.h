@@ -25,6 +25,8 @@ class UvFile final : public File {
 
   // Short only at end of file: a short pread before it is retried.
   Task<Result<std::size_t>> read_at(std::uint64_t offset, std::span<std::byte> target) override;
+  Task<Result<std::vector<std::byte>>> read_bytes(std::uint64_t offset,
+                                                  std::size_t length) override;
   Task<Result<void>> append(std::span<const std::byte> bytes) override;
   Task<Result<void>> write_at(std::uint64_t offset, std::span<const std::byte> bytes) override;
   // fdatasync.
