@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "app/strand_perf.h"
+#include "broker/protocol/compression.h"
 #include "broker/protocol/list_offsets.h"
 #include "client/client.h"
 #include "client/producer.h"
@@ -42,6 +43,7 @@ using strand::client::Producer;
 using strand::client::ProducerRecord;
 namespace io = strand::io;
 namespace client = strand::client;
+namespace protocol = strand::protocol;
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
@@ -67,6 +69,7 @@ struct Options {
   std::map<std::string, std::string> configs;
   std::optional<std::string> key_separator;
   std::int16_t acks = -1;
+  protocol::Compression compression = protocol::Compression::kNone;
   std::optional<std::int32_t> partition;
   bool from_beginning = false;
   std::optional<std::int64_t> offset;
@@ -182,6 +185,7 @@ std::optional<io::Error> settle(std::deque<Delivery>& pending) {
 io::Task<int> produce_command(Client& client, const Options& options) {
   client::ProducerOptions producer_options;
   producer_options.acks = options.acks;
+  producer_options.compression = options.compression;
   Producer producer(client, producer_options);
   StdinLines input;
   std::deque<Delivery> pending;
@@ -308,6 +312,7 @@ io::Task<int> perf_command(io::Env& env, Client& client, const Options& options)
     perf.record_size_bytes = options.record_size;
     perf.throughput = options.throughput;
     perf.producer.acks = options.acks;
+    perf.producer.compression = options.compression;
     perf.producer.batch_size_bytes = options.batch_size;
     perf.producer.linger = io::Duration::ms(options.linger_ms);
     io::Result<std::string> summary = co_await strand::app::perf_produce(env, client, perf);
@@ -440,6 +445,7 @@ class CommandLine {
                                                   "split each line into key and value at SEP"));
     produce->add_option("--acks", acks_, "all, 1 or 0")
         ->check(CLI::IsMember({"all", "-1", "1", "0"}));
+    add_compression(produce);
     partitions_.push_back(
         produce->add_option("--partition", partition_, "send every record to this partition")
             ->check(CLI::NonNegativeNumber));
@@ -481,6 +487,7 @@ class CommandLine {
         ->required()
         ->check(CLI::NonNegativeNumber);
     produce->add_option("--acks", acks_, "all or 1")->check(CLI::IsMember({"all", "-1", "1"}));
+    add_compression(produce);
     produce->add_option("--batch-size", options_.batch_size, "batch.size in bytes")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
@@ -505,6 +512,15 @@ class CommandLine {
     return sub;
   }
 
+  void add_compression(CLI::App* produce) {
+    produce
+        ->add_option("--compression", compression_,
+                     "codec of the batches: none, gzip, "
+                     "snappy, lz4 or zstd")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"none", "gzip", "snappy", "lz4", "zstd"}));
+  }
+
   // Checks what CLI11 can't and fills the optional values.
   std::optional<int> finish() {
     for (const std::string& config : configs_) {
@@ -515,6 +531,11 @@ class CommandLine {
       options_.configs[config.substr(0, equals)] = config.substr(equals + 1);
     }
     options_.acks = static_cast<std::int16_t>(acks_ == "all" ? -1 : std::stoi(acks_));
+    for (protocol::Compression codec : {protocol::Compression::kNone, protocol::Compression::kGzip,
+                                        protocol::Compression::kSnappy, protocol::Compression::kLz4,
+                                        protocol::Compression::kZstd}) {
+      if (compression_ == protocol::compression_name(codec)) options_.compression = codec;
+    }
     for (CLI::Option* option : key_separators_) {
       if (option->count() == 0) continue;
       if (key_separator_.empty()) return usage("--key-separator must not be empty");
@@ -542,6 +563,7 @@ class CommandLine {
   std::string bootstrap_ = "127.0.0.1:9092";
   std::vector<std::string> configs_;
   std::string acks_ = "all";
+  std::string compression_ = "none";
   std::string key_separator_;
   std::int32_t partition_ = 0;
   std::int64_t offset_value_ = 0;

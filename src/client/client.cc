@@ -75,15 +75,13 @@ io::Result<void> decode_batches(std::span<const std::byte> bytes, std::int64_t f
     out.batches_count += 1;
     out.next_offset = std::max(out.next_offset, batch->last_offset() + 1);
     if (batch->control()) continue;
-    if (batch->compression() != protocol::Compression::kNone) {
-      return io::Error{io::ErrorKind::kInvalid,
-                       "batch at offset " + std::to_string(batch->base_offset()) +
-                           " is compressed (codec " +
-                           std::to_string(static_cast<int>(batch->compression())) +
-                           "); Strand's client reads uncompressed batches only"};
-    }
     io::Result<std::vector<protocol::Record>> records = protocol::read_records(*batch);
-    if (!records) return std::move(records).error();
+    if (!records) {
+      io::Error error = std::move(records).error();
+      error.message =
+          "batch at offset " + std::to_string(batch->base_offset()) + ": " + error.message;
+      return error;
+    }
     for (protocol::Record& record : *records) {
       if (record.offset >= fetch_offset) out.records.push_back(std::move(record));
     }

@@ -132,9 +132,9 @@ class Client {
   io::Task<io::Result<std::map<std::int32_t, std::int64_t>>> list_offsets(
       std::string topic, std::vector<std::int32_t> partitions, std::int64_t timestamp);
 
-  // Reads one partition from `offset`: waits up to `max_wait` for at least one byte. Only
-  // uncompressed batches decode (what Strand's producer writes); a compressed one is kInvalid.
-  // Errors: kafka_error (kNotFound: unknown topic or partition, kOutOfRange), kCorrupt.
+  // Reads one partition from `offset`: waits up to `max_wait` for at least one byte. Batches in
+  // every Kafka codec decode. Errors: kafka_error (kNotFound: unknown topic or partition,
+  // kOutOfRange), kCorrupt (a batch that does not decode, codec streams included).
   io::Task<io::Result<FetchedRecords>> fetch(std::string topic, std::int32_t partition,
                                              std::int64_t offset, std::int32_t max_bytes,
                                              io::Duration max_wait);

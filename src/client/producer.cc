@@ -376,7 +376,9 @@ io::Task<io::Result<Producer::BatchResults>> Producer::exchange(
   std::vector<std::vector<std::byte>> encoded;
   encoded.reserve(batches.size());
   for (const OutgoingBatch& batch : batches) {
-    encoded.push_back(protocol::build_batch(batch.batch.records));
+    protocol::BatchOptions batch_options;
+    batch_options.compression = options_.compression;
+    encoded.push_back(protocol::build_batch(batch.batch.records, batch_options));
     // Batches come in partition order, so a topic's batches are adjacent.
     if (request.topic_data.empty() || request.topic_data.back().name != batch.tp.topic) {
       request.topic_data.emplace_back().name = batch.tp.topic;

@@ -42,7 +42,8 @@ struct ProducerOptions {
   io::Duration delivery_timeout = io::Duration::s(120);
   io::Duration retry_backoff = io::Duration::ms(100);  // retry.backoff.ms: between metadata asks
   KeylessPlacement keyless = KeylessPlacement::kSticky;
-  bool allow_auto_topic_creation = true;  // allow.auto.create.topics
+  bool allow_auto_topic_creation = true;                             // allow.auto.create.topics
+  protocol::Compression compression = protocol::Compression::kNone;  // compression.type
 };
 
 struct ProducerRecord {

@@ -1,3 +1,5 @@
+#include "broker/protocol/record_batch.h"
+
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
@@ -6,7 +8,6 @@
 
 #include "broker/protocol/batch_builder.h"
 #include "broker/protocol/byte_order.h"
-#include "broker/protocol/record_batch.h"
 
 namespace strand::protocol {
 namespace {
@@ -20,9 +21,8 @@ std::vector<Record> sample_records() {
 }
 
 TEST(RecordBatch, BuiltBatchParsesWithItsFields) {
-  std::vector<std::byte> bytes = build_batch(sample_records(), {.producer_id = 7,
-                                                                .producer_epoch = 1,
-                                                                .base_sequence = 10});
+  std::vector<std::byte> bytes =
+      build_batch(sample_records(), {.producer_id = 7, .producer_epoch = 1, .base_sequence = 10});
   io::Result<RecordBatchView> batch = RecordBatchView::parse(bytes, BatchOrigin::kClient);
   ASSERT_TRUE(batch.ok()) << batch.error().to_string();
   EXPECT_EQ(batch->records_count(), 3);
@@ -97,6 +97,20 @@ TEST(RecordBatch, RefusesRecordCountThatDisagreesNamingIt) {
   expect_corrupt(bytes, "recordsCount");
 }
 
+// Compressed records may take far fewer than the 7 bytes an uncompressed record needs at least.
+TEST(RecordBatch, AcceptsCompressedRecordsSmallerThanTheirCount) {
+  std::vector<Record> records(200, Record{std::nullopt, "same line, again and again", {}, 0, 0});
+  BatchOptions options;
+  options.compression = Compression::kZstd;
+  std::vector<std::byte> bytes = build_batch(records, options);
+  ASSERT_LT(bytes.size() - kBatchHeaderBytes, 200u * 7);
+  io::Result<RecordBatchView> batch = RecordBatchView::parse(bytes, BatchOrigin::kClient);
+  ASSERT_TRUE(batch) << batch.error().to_string();
+  io::Result<std::vector<Record>> read = read_records(*batch);
+  ASSERT_TRUE(read) << read.error().to_string();
+  EXPECT_EQ(read->size(), 200u);
+}
+
 TEST(RecordBatch, RefusesUnknownAttributeBits) {
   std::vector<std::byte> bytes = build_batch(sample_records());
   store_be<std::int16_t>(bytes.data() + batch_field::kAttributes, 0x0107);
@@ -120,8 +134,7 @@ RC_GTEST_PROP(RecordBatch, RecordsRoundTrip, ()) {
     record.timestamp_ms = *rc::gen::inRange<std::int64_t>(0, 4'000'000'000'000);
     const auto headers = *rc::gen::inRange<std::size_t>(0, 3);
     for (std::size_t h = 0; h < headers; ++h) {
-      record.headers.push_back({*rc::gen::arbitrary<std::string>(),
-                                maybe_text()});
+      record.headers.push_back({*rc::gen::arbitrary<std::string>(), maybe_text()});
     }
     records.push_back(std::move(record));
   }

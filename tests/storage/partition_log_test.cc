@@ -438,6 +438,30 @@ TEST_F(PartitionLogTest, FindsOffsetByTimestamp) {
   EXPECT_FALSE(none->has_value());
 }
 
+// Inside a compressed batch the answer is the exact record too, not the batch's first.
+TEST_F(PartitionLogTest, FindsOffsetByTimestampInsideCompressedBatches) {
+  auto log = open_log();
+  const std::int64_t start = clock_.wall_ms();
+  for (protocol::Compression codec : {protocol::Compression::kGzip, protocol::Compression::kZstd}) {
+    std::vector<protocol::Record> list;
+    for (int i = 0; i < 4; ++i) {
+      const std::int64_t at = start + 100 * static_cast<std::int64_t>(list.size()) +
+                              (codec == protocol::Compression::kZstd ? 1'000 : 0);
+      list.push_back(protocol::Record{"k", "v" + std::to_string(i), {}, at, 0});
+    }
+    protocol::BatchOptions options;
+    options.compression = codec;
+    auto appended = run(log->append(protocol::build_batch(list, options), 0, BatchOrigin::kClient));
+    ASSERT_TRUE(appended.ok());
+  }
+  auto second = run(log->offset_for_timestamp(start + 150));  // gzip batch, records at +0..+300
+  ASSERT_TRUE(second.ok() && second->has_value());
+  EXPECT_EQ(**second, 2);
+  auto in_zstd = run(log->offset_for_timestamp(start + 1'201));  // zstd batch, +1000..+1300
+  ASSERT_TRUE(in_zstd.ok() && in_zstd->has_value());
+  EXPECT_EQ(**in_zstd, 7);
+}
+
 TEST_F(PartitionLogTest, FailedSyncFailsTheLogUntilReopened) {
   auto log = open_log();
   append(*log, 1, "a");

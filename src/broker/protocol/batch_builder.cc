@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "broker/protocol/byte_order.h"
+#include "broker/protocol/compression.h"
 #include "broker/protocol/varint.h"
 
 namespace strand::protocol {
@@ -54,6 +55,14 @@ std::vector<std::byte> build_batch(std::span<const Record> records, BatchOptions
         records[i], records[i].timestamp_ms - base_timestamp, static_cast<std::int32_t>(i));
     batch.insert(batch.end(), encoded.begin(), encoded.end());
   }
+  if (options.compression != Compression::kNone) {
+    const std::span<const std::byte> plain =
+        std::span<const std::byte>(batch).subspan(kBatchHeaderBytes);
+    io::Result<std::vector<std::byte>> packed = compress(options.compression, plain);
+    STRAND_ASSERT(packed.ok(), "every codec of the enum compresses");
+    batch.resize(kBatchHeaderBytes);
+    batch.insert(batch.end(), packed->begin(), packed->end());
+  }
   std::byte* h = batch.data();
   const auto count = static_cast<std::int32_t>(records.size());
   store_be<std::int64_t>(h + batch_field::kBaseOffset, 0);
@@ -61,7 +70,8 @@ std::vector<std::byte> build_batch(std::span<const Record> records, BatchOptions
                          static_cast<std::int32_t>(batch.size() - kBatchLengthFieldEnd));
   store_be<std::int32_t>(h + batch_field::kPartitionLeaderEpoch, -1);
   store_be<std::int8_t>(h + batch_field::kMagic, kBatchMagic);
-  store_be<std::int16_t>(h + batch_field::kAttributes, 0);
+  store_be<std::int16_t>(h + batch_field::kAttributes,
+                         static_cast<std::int16_t>(options.compression));
   store_be<std::int32_t>(h + batch_field::kLastOffsetDelta, count - 1);
   store_be<std::int64_t>(h + batch_field::kBaseTimestamp, base_timestamp);
   store_be<std::int64_t>(h + batch_field::kMaxTimestamp, max_timestamp);
@@ -125,13 +135,21 @@ io::Result<Record> read_record(std::span<const std::byte>& in, const RecordBatch
 
 }  // namespace
 
-io::Result<std::vector<Record>> read_records(const RecordBatchView& batch) {
-  if (batch.compression() != Compression::kNone) {
-    return io::Error{io::ErrorKind::kInvalid, "batch is compressed; decompress first"};
-  }
+io::Result<std::vector<Record>> read_records(const RecordBatchView& batch,
+                                             std::size_t decompressed_bytes_max) {
   std::span<const std::byte> in = batch.bytes().subspan(kBatchHeaderBytes);
+  std::vector<std::byte> plain;
+  if (batch.compression() != Compression::kNone) {
+    io::Result<std::vector<std::byte>> decompressed =
+        decompress(batch.compression(), in, decompressed_bytes_max);
+    if (!decompressed) return std::move(decompressed).error();
+    plain = std::move(*decompressed);
+    in = plain;
+  }
   std::vector<Record> records;
-  records.reserve(static_cast<std::size_t>(batch.records_count()));
+  // A record takes at least seven bytes, so a lying count cannot make this reserve much.
+  records.reserve(
+      std::min<std::size_t>(static_cast<std::size_t>(batch.records_count()), in.size() / 7));
   for (std::int32_t i = 0; i < batch.records_count(); ++i) {
     io::Result<Record> record = read_record(in, batch, i);
     if (!record) return std::move(record).error();

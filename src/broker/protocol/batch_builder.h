@@ -1,5 +1,5 @@
-// Builds uncompressed record batches v2 (what a producer sends), and reads the records back out of
-// an uncompressed batch (what a consumer does). Used by the client library and by tests.
+// Builds record batches v2 (what a producer sends), and reads the records back out of
+// a batch, compressed or not (what a consumer does). Used by the client library and by tests.
 #pragma once
 
 #include <cstdint>
@@ -32,14 +32,20 @@ struct BatchOptions {
   std::int64_t producer_id = -1;
   std::int16_t producer_epoch = -1;
   std::int32_t base_sequence = -1;
+  Compression compression = Compression::kNone;  // of the records section
 };
 
-// A batch with the given records, base offset 0, leader epoch -1, CRC set.
+// A batch with the given records, compressed as the options say, base offset 0, leader epoch -1,
+// CRC set.
 // REQUIRES: at least one record.
 std::vector<std::byte> build_batch(std::span<const Record> records, BatchOptions options = {});
 
-// The records of an uncompressed batch, offsets filled from the batch's base offset.
-// Errors: kCorrupt naming what is malformed; kInvalid if the batch is compressed.
-io::Result<std::vector<Record>> read_records(const RecordBatchView& batch);
+// The records of a batch, offsets filled from the batch's base offset; compressed records are
+// decompressed first, to at most `decompressed_bytes_max` bytes.
+// Errors: kCorrupt naming what is malformed; kInvalid for an unknown codec or records that
+// decompress to more than the limit.
+inline constexpr std::size_t kDecompressedBytesMax = std::size_t{64} << 20;
+io::Result<std::vector<Record>> read_records(
+    const RecordBatchView& batch, std::size_t decompressed_bytes_max = kDecompressedBytesMax);
 
 }  // namespace strand::protocol

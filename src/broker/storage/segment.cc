@@ -172,6 +172,8 @@ io::Task<io::Result<void>> Segment::scan_and_truncate() {
     std::span<const std::byte> bytes(window.at(position), *size);
     io::Result<RecordBatchView> batch = RecordBatchView::parse(bytes, protocol::BatchOrigin::kLog);
     if (!batch || batch->base_offset() < next_offset_) break;
+    // The base offset is outside the CRC: one that this segment can't index is corruption too.
+    if (batch->last_offset() - options_.base_offset > 0xffffffffll) break;
     note_batch(bytes, static_cast<std::uint32_t>(position), *size);
     position += *size;
   }
@@ -271,6 +273,9 @@ io::Task<io::Result<std::vector<std::byte>>> Segment::read(std::int64_t from_off
     if (!size || *size > rest.size()) break;
     io::Result<RecordBatchView> batch =
         RecordBatchView::parse(rest.first(*size), protocol::BatchOrigin::kLog);
+    // A corrupt batch further on must not hide the intact ones before it: hand those out, and
+    // fail only a read that starts at the corrupt one.
+    if (!batch && kept > 0) break;
     if (!batch) co_return corrupt_at(path(kLogSuffix), start + kept, batch.error().message);
     kept += *size;
   }
@@ -304,8 +309,8 @@ io::Task<io::Result<std::optional<std::int64_t>>> Segment::offset_for_timestamp(
 
 std::optional<std::int64_t> first_record_reaching(const RecordBatchView& batch,
                                                   std::int64_t timestamp) {
-  // Compressed records need a codec to read; then the batch's base offset is the answer (the
-  // consumer skips the earlier records itself, as Kafka clients do for compressed batches).
+  // Records that do not decode (an unknown codec, say) leave the batch's base offset as the
+  // answer: the consumer skips the earlier records itself.
   io::Result<std::vector<protocol::Record>> records = protocol::read_records(batch);
   if (!records) return batch.base_offset();
   for (const protocol::Record& record : *records) {
