@@ -1,0 +1,204 @@
+// Elections: randomised timeouts, pre-vote, check-quorum, the lease, the vote rules.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "cluster.h"
+#include "test_util.h"
+
+namespace strand::raft {
+namespace {
+
+using testing::Cluster;
+
+using testing::restored_with_log;
+
+Config test_config() { return testing::unit_config(); }
+
+TEST(RaftElection, ElectsOneLeaderAfterTimeout) {
+  Cluster cluster({1, 2, 3}, {}, test_config(), 1);
+  ASSERT_TRUE(cluster.run_until([&] { return cluster.leader().has_value(); }, 100));
+  const NodeId leader = *cluster.leader();
+  cluster.run_until([] { return false; }, 5);
+  for (NodeId id : cluster.ids()) {
+    EXPECT_EQ(cluster.core(id).leader(), leader) << "node " << id;
+    EXPECT_EQ(cluster.core(id).term(), cluster.core(leader).term());
+    // The leader-change entry committed everywhere once heartbeats carried the commit.
+    EXPECT_EQ(cluster.core(id).commit_index(), 0);
+  }
+  EXPECT_FALSE(cluster.violation()) << *cluster.violation();
+}
+
+TEST(RaftElection, RandomisedTimeoutsComeFromTheGivenRandom) {
+  // Two cores with the same seed campaign at the same tick; different seeds mostly differ.
+  auto first_campaign_tick = [](std::uint64_t seed) {
+    io::SeededRandom random(seed);
+    Config config = test_config();
+    config.self = 1;
+    RaftCore core(config, restored_with_log({}, 0, {1, 2, 3}), random);
+    for (int tick = 1; tick <= 40; ++tick) {
+      core.tick();
+      if (core.role() != Role::kFollower) return tick;
+    }
+    return -1;
+  };
+  EXPECT_EQ(first_campaign_tick(7), first_campaign_tick(7));
+  std::set<int> ticks;
+  for (std::uint64_t seed = 0; seed < 20; ++seed) {
+    const int tick = first_campaign_tick(seed);
+    EXPECT_GE(tick, 10);
+    EXPECT_LT(tick, 20);
+    ticks.insert(tick);
+  }
+  EXPECT_GT(ticks.size(), 3u);
+}
+
+TEST(RaftElection, PreVoteKeepsPartitionedNodeFromRaisingTerms) {
+  Cluster cluster({1, 2, 3}, {}, test_config(), 2);
+  cluster.elect(1);
+  ASSERT_EQ(cluster.leader(), 1);
+  const Term term = cluster.core(1).term();
+  cluster.isolate(3);
+  cluster.run_until([] { return false; }, 200);
+  EXPECT_EQ(cluster.core(3).term(), term) << "pre-vote failed, so the term stayed";
+  EXPECT_NE(cluster.core(3).role(), Role::kCandidate);
+  cluster.heal();
+  cluster.run_until([] { return false; }, 30);
+  EXPECT_EQ(cluster.leader(), 1) << "the rejoining node did not disrupt the leader";
+  EXPECT_EQ(cluster.core(1).term(), term);
+  EXPECT_EQ(cluster.core(3).leader(), 1);
+}
+
+TEST(RaftElection, WithoutPreVotePartitionedNodeRaisesTerms) {
+  Config config = test_config();
+  config.pre_vote = false;
+  Cluster cluster({1, 2, 3}, {}, config, 3);
+  cluster.elect(1);
+  const Term term = cluster.core(1).term();
+  cluster.isolate(3);
+  cluster.run_until([] { return false; }, 100);
+  EXPECT_GT(cluster.core(3).term(), term);
+}
+
+TEST(RaftElection, CheckQuorumStepsDownIsolatedLeader) {
+  Cluster cluster({1, 2, 3}, {}, test_config(), 4);
+  cluster.elect(1);
+  ASSERT_EQ(cluster.leader(), 1);
+  cluster.isolate(1);
+  cluster.run_until([] { return false; }, 25);
+  EXPECT_EQ(cluster.core(1).role(), Role::kFollower) << "no quorum heard: stepped down";
+  EXPECT_TRUE(cluster.leader().has_value());
+  EXPECT_NE(*cluster.leader(), 1);
+  const ProposeResult refused = cluster.core(1).propose(1, {});
+  EXPECT_EQ(refused.error, ProposeError::kNotLeader);
+}
+
+TEST(RaftElection, FollowerInLeaseIgnoresVoteRequests) {
+  Cluster cluster({1, 2, 3}, {}, test_config(), 5);
+  cluster.elect(1);
+  const Term term = cluster.core(2).term();
+  Message vote{3, 2, term + 1, VoteRequest{false, false, 100, term}};
+  cluster.core(2).step(vote);
+  EXPECT_EQ(cluster.core(2).term(), term) << "a lease holder does not even move to the term";
+  EXPECT_FALSE(cluster.core(2).has_ready());
+  // A transfer campaign is not disruptive: it is honoured.
+  Message transfer{3, 2, term + 1, VoteRequest{false, true, 100, term}};
+  cluster.core(2).step(transfer);
+  EXPECT_EQ(cluster.core(2).term(), term + 1);
+  EXPECT_EQ(cluster.core(2).hard_state().voted_for, 3);
+}
+
+TEST(RaftElection, VoteGrantWaitsForPersistedVote) {
+  io::SeededRandom random(1);
+  Config config = test_config();
+  config.self = 2;
+  RaftCore voter(config, restored_with_log({}, 0, {1, 2, 3}), random);
+  voter.step(Message{1, 2, 1, VoteRequest{false, false, -1, 0}});
+  Ready ready = voter.take_ready();
+  ASSERT_TRUE(ready.hard_state);
+  EXPECT_EQ(*ready.hard_state, (HardState{1, 1}));
+  EXPECT_TRUE(ready.to_send_now.empty());
+  ASSERT_EQ(ready.to_send_after_sync.size(), 1u);
+  const auto& answer = std::get<VoteResponse>(ready.to_send_after_sync[0].body);
+  EXPECT_TRUE(answer.granted);
+  voter.advance(ready);
+  // Once durable, a repeated request is answered again, still only after a sync.
+  voter.step(Message{1, 2, 1, VoteRequest{false, false, -1, 0}});
+  Ready again = voter.take_ready();
+  EXPECT_FALSE(again.hard_state);
+  ASSERT_EQ(again.to_send_after_sync.size(), 1u);
+}
+
+TEST(RaftElection, CandidateSolicitsVotesOnlyAfterPersistingItsOwn) {
+  io::SeededRandom random(1);
+  Config config = test_config();
+  config.self = 1;
+  config.pre_vote = false;
+  RaftCore candidate(config, restored_with_log({}, 0, {1, 2, 3}), random);
+  for (int i = 0; i < 20 && candidate.role() == Role::kFollower; ++i) candidate.tick();
+  ASSERT_EQ(candidate.role(), Role::kCandidate);
+  Ready ready = candidate.take_ready();
+  ASSERT_TRUE(ready.hard_state);
+  EXPECT_EQ(ready.hard_state->voted_for, 1);
+  EXPECT_TRUE(ready.to_send_now.empty());
+  EXPECT_EQ(ready.to_send_after_sync.size(), 2u);
+}
+
+TEST(RaftElection, VoterRejectsCandidateWithOlderLog) {
+  io::SeededRandom random(1);
+  Config config = test_config();
+  config.self = 2;
+  // Voter log: terms 1, 1, 2. Candidates: shorter same last term, or older last term.
+  RaftCore voter(config, restored_with_log({1, 1, 2}, 2, {1, 2, 3}), random);
+  voter.step(Message{1, 2, 3, VoteRequest{false, false, 1, 2}});
+  voter.step(Message{3, 2, 3, VoteRequest{false, false, 10, 1}});
+  Ready ready = voter.take_ready();
+  std::size_t answers = 0;
+  for (const auto* list : {&ready.to_send_now, &ready.to_send_after_sync}) {
+    for (const Message& message : *list) {
+      EXPECT_FALSE(std::get<VoteResponse>(message.body).granted) << "to " << message.to;
+      ++answers;
+    }
+  }
+  EXPECT_EQ(answers, 2u);
+  EXPECT_EQ(voter.hard_state().voted_for, kNoNode);
+  // A shorter log with a newer last term is more up to date.
+  voter.step(Message{3, 2, 3, VoteRequest{false, false, 0, 3}});
+  EXPECT_EQ(voter.hard_state().voted_for, 3);
+}
+
+TEST(RaftElection, SkippingUpToDateCheckGrantsStaleCandidates) {
+  io::SeededRandom random(1);
+  Config config = test_config();
+  config.self = 2;
+  config.test_only_skip_log_up_to_date_check = true;
+  RaftCore voter(config, restored_with_log({1, 1, 2}, 2, {1, 2, 3}), random);
+  voter.step(Message{1, 2, 3, VoteRequest{false, false, 0, 1}});
+  EXPECT_EQ(voter.hard_state().voted_for, 1);
+}
+
+TEST(RaftElection, SingleVoterElectsItselfAndCommitsAfterSync) {
+  io::SeededRandom random(1);
+  Config config = test_config();
+  config.self = 1;
+  RaftCore core(config, restored_with_log({}, 0, {1}), random);
+  for (int i = 0; i < 20 && core.role() != Role::kLeader; ++i) core.tick();
+  ASSERT_EQ(core.role(), Role::kLeader);
+  EXPECT_EQ(core.commit_index(), -1) << "the leader-change entry is not durable yet";
+  Ready ready = core.take_ready();
+  ASSERT_EQ(ready.to_persist.size(), 1u);
+  EXPECT_EQ(ready.to_persist[0].meta.kind, EntryKind::kLeaderChange);
+  core.advance(ready);
+  EXPECT_EQ(core.commit_index(), 0);
+  const ProposeResult result = core.propose(3, {});
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result.range.base_offset, 1);
+  EXPECT_EQ(result.range.last_offset, 3);
+  EXPECT_EQ(core.commit_index(), 0);
+  core.advance(core.take_ready());
+  EXPECT_EQ(core.commit_index(), 3);
+  EXPECT_EQ(core.high_watermark(), 4);
+}
+
+}  // namespace
+}  // namespace strand::raft
