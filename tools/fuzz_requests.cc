@@ -19,13 +19,24 @@
 #include "broker/protocol/api_versions.h"
 #include "broker/protocol/create_partitions.h"
 #include "broker/protocol/create_topics.h"
+#include "broker/protocol/delete_groups.h"
 #include "broker/protocol/delete_topics.h"
 #include "broker/protocol/describe_cluster.h"
 #include "broker/protocol/describe_configs.h"
+#include "broker/protocol/describe_groups.h"
 #include "broker/protocol/fetch.h"
+#include "broker/protocol/find_coordinator.h"
+#include "broker/protocol/heartbeat.h"
+#include "broker/protocol/join_group.h"
+#include "broker/protocol/leave_group.h"
+#include "broker/protocol/list_groups.h"
 #include "broker/protocol/list_offsets.h"
 #include "broker/protocol/metadata.h"
+#include "broker/protocol/offset_commit.h"
+#include "broker/protocol/offset_delete.h"
+#include "broker/protocol/offset_fetch.h"
 #include "broker/protocol/produce.h"
+#include "broker/protocol/sync_group.h"
 #include "io/random.h"
 
 namespace {
@@ -83,6 +94,39 @@ bool decode_body(const RequestHeader& header, std::span<const std::byte> bytes) 
       break;
     case ApiKey::kDescribeCluster:
       (void)read_describe_cluster_request(body, v);
+      break;
+    case ApiKey::kFindCoordinator:
+      (void)read_find_coordinator_request(body, v);
+      break;
+    case ApiKey::kJoinGroup:
+      (void)read_join_group_request(body, v);
+      break;
+    case ApiKey::kSyncGroup:
+      (void)read_sync_group_request(body, v);
+      break;
+    case ApiKey::kHeartbeat:
+      (void)read_heartbeat_request(body, v);
+      break;
+    case ApiKey::kLeaveGroup:
+      (void)read_leave_group_request(body, v);
+      break;
+    case ApiKey::kOffsetCommit:
+      (void)read_offset_commit_request(body, v);
+      break;
+    case ApiKey::kOffsetFetch:
+      (void)read_offset_fetch_request(body, v);
+      break;
+    case ApiKey::kListGroups:
+      (void)read_list_groups_request(body, v);
+      break;
+    case ApiKey::kDescribeGroups:
+      (void)read_describe_groups_request(body, v);
+      break;
+    case ApiKey::kDeleteGroups:
+      (void)read_delete_groups_request(body, v);
+      break;
+    case ApiKey::kOffsetDelete:
+      (void)read_offset_delete_request(body, v);
       break;
     default:
       return false;

@@ -1,4 +1,5 @@
-// A broker composed from an io::Env and a BrokerConfig: storage, the Kafka API and its listener.
+// A broker composed from an io::Env and a BrokerConfig: storage, the group coordinator, the Kafka
+// API and its listener.
 // The same object runs on libuv (strand-broker) and inside the simulator.
 #pragma once
 
@@ -6,6 +7,7 @@
 
 #include "broker/cluster/partition_manager.h"
 #include "broker/config.h"
+#include "broker/group/coordinator.h"
 #include "broker/server/kafka_api.h"
 #include "broker/server/server.h"
 #include "io/env.h"
@@ -32,6 +34,7 @@ class Broker {
   io::Address address() const { return server_.address(); }
   const BrokerConfig& config() const { return config_; }
   cluster::PartitionManager& partitions() { return partitions_; }
+  group::Coordinator& groups() { return groups_; }
 
  private:
   io::Task<void> serve();
@@ -39,6 +42,7 @@ class Broker {
   io::Env& env_;
   BrokerConfig config_;
   cluster::PartitionManager partitions_;
+  group::Coordinator groups_;
   server::KafkaApi api_;
   server::Server server_;
   bool started_ = false;

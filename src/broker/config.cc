@@ -42,6 +42,50 @@ std::string_view trim(std::string_view text) {
 }
 
 constexpr std::int64_t kI64Max = std::numeric_limits<std::int64_t>::max();
+constexpr std::int32_t kI32Max = std::numeric_limits<std::int32_t>::max();
+
+template <typename Int>
+io::Result<void> set_int(Int& field, std::string_view key, std::string_view value, Int min,
+                         Int max) {
+  io::Result<Int> parsed = parse_int<Int>(key, value, min, max);
+  if (!parsed) return std::move(parsed).error();
+  field = *parsed;
+  return io::ok();
+}
+
+// The consumer-group keys: group.* and offsets.* / offset.*.
+io::Result<void> set_group_key(BrokerConfig& config, std::string_view key, std::string_view value) {
+  if (key == "group.initial.rebalance.delay.ms") {
+    return set_int<std::int64_t>(config.group_initial_rebalance_delay_ms, key, value, 0, 1ll << 40);
+  }
+  if (key == "group.min.session.timeout.ms") {
+    return set_int<std::int32_t>(config.group_min_session_timeout_ms, key, value, 1, kI32Max);
+  }
+  if (key == "group.max.session.timeout.ms") {
+    return set_int<std::int32_t>(config.group_max_session_timeout_ms, key, value, 1, kI32Max);
+  }
+  if (key == "group.max.size") {
+    return set_int<std::int32_t>(config.group_max_size, key, value, 1, kI32Max);
+  }
+  if (key == "offsets.topic.num.partitions") {
+    return set_int<std::int32_t>(config.offsets_topic_num_partitions, key, value, 1, 1 << 12);
+  }
+  if (key == "offsets.topic.replication.factor") {
+    std::int16_t factor = 1;
+    return set_int<std::int16_t>(factor, key, value, 1, 1);
+  }
+  if (key == "offsets.retention.minutes") {
+    return set_int<std::int64_t>(config.offsets_retention_minutes, key, value, 1, 1ll << 40);
+  }
+  if (key == "offsets.retention.check.interval.ms") {
+    return set_int<std::int64_t>(config.offsets_retention_check_interval_ms, key, value, 1,
+                                 kI64Max);
+  }
+  if (key == "offset.metadata.max.bytes") {
+    return set_int<std::int32_t>(config.offset_metadata_max_bytes, key, value, 0, kI32Max);
+  }
+  return io::Error{io::ErrorKind::kInvalid, "unknown config " + std::string(key)};
+}
 
 }  // namespace
 
@@ -139,6 +183,8 @@ io::Result<void> BrokerConfig::set(std::string_view key, std::string_view value)
     io::Result<std::int32_t> bytes = parse_int<std::int32_t>(key, value, 64, 1 << 30);
     if (!bytes) return std::move(bytes).error();
     message_max_bytes = *bytes;
+  } else if (key.starts_with("group.") || key.starts_with("offset")) {
+    return set_group_key(*this, key, value);
   } else if (key == "log.retention.hours" || key == "log.retention.minutes") {
     io::Result<std::int64_t> amount = parse_int<std::int64_t>(key, value, -1, 1ll << 40);
     if (!amount) return std::move(amount).error();

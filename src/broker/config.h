@@ -31,6 +31,17 @@ struct BrokerConfig {
   std::int64_t connection_inflight_bytes_max = 64ll << 20;    // per connection, before reads stop
   storage::LogConfig log;  // log.segment.bytes, log.retention.ms, log.retention.bytes, log.roll.ms
 
+  // Consumer groups (Kafka's names and defaults).
+  std::int64_t group_initial_rebalance_delay_ms = 3000;   // group.initial.rebalance.delay.ms
+  std::int32_t group_min_session_timeout_ms = 6000;       // group.min.session.timeout.ms
+  std::int32_t group_max_session_timeout_ms = 1'800'000;  // group.max.session.timeout.ms
+  std::int32_t group_max_size = 2'147'483'647;            // group.max.size
+  std::int32_t offsets_topic_num_partitions = 16;         // offsets.topic.num.partitions
+  std::int64_t offsets_retention_minutes = 10080;         // offsets.retention.minutes
+  std::int64_t offsets_retention_check_interval_ms =
+      600'000;                                    // offsets.retention.check.interval.ms
+  std::int32_t offset_metadata_max_bytes = 4096;  // offset.metadata.max.bytes
+
   // Sets one key (Kafka's name). Errors: kInvalid naming the key and what is wrong with the value.
   io::Result<void> set(std::string_view key, std::string_view value);
 

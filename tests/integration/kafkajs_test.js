@@ -1,6 +1,7 @@
 // kafkajs 2.2 against a real strand-broker: admin (create, list, describe offsets), keyed produce
-// with headers (none and gzip, the codecs kafkajs ships), offsets by timestamp. Consuming needs
-// consumer groups (kafkajs has no group-less consumer), which arrive with the groups issue.
+// with headers (none and gzip, the codecs kafkajs ships), offsets by timestamp, and a consumer
+// group (kafkajs has no group-less consumer) that reads everything back, commits, and whose
+// committed offsets the admin client then sees.
 // Usage: node kafkajs_test.js HOST:PORT   (NODE_PATH must hold kafkajs)
 'use strict';
 let kafkajs;
@@ -58,10 +59,46 @@ async function main() {
     const high = offsets.find((o) => o.partition === p.partition).high;
     assert.strictEqual(p.offset, high, `a time after every record gives the end: ${JSON.stringify(future)}`);
   }
+  await consumeThroughGroup(kafka, admin, topic, offsets);
   await admin.deleteTopics({ topics: [topic] });
   assert.ok(!(await admin.listTopics()).includes(topic), 'deleted topic is gone');
   await admin.disconnect();
   console.log('kafkajs: ok');
+}
+
+// Reads every record through a consumer group, checks values and headers, and checks the
+// group's committed offsets reach the end of every partition.
+async function consumeThroughGroup(kafka, admin, topic, offsets) {
+  const groupId = topic + '-group';
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 6000, heartbeatInterval: 500 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const values = new Set();
+  let headersSeen = 0;
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${values.size} of 60 consumed`)), 20000);
+    consumer.run({
+      autoCommitInterval: 100,
+      eachMessage: async ({ message }) => {
+        values.add(message.value.toString());
+        if (message.headers.h) headersSeen++;
+        if (values.size === 60) {
+          clearTimeout(timer);
+          resolve();
+        }
+      },
+    }).catch(reject);
+  });
+  await consumer.disconnect();  // commits what was consumed, then leaves the group
+  assert.strictEqual(values.size, 60);
+  assert.strictEqual(headersSeen >= 60, true, 'headers come back');
+  const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
+  for (const p of committed[0].partitions) {
+    const high = offsets.find((o) => o.partition === p.partition).high;
+    assert.strictEqual(p.offset, high, `committed offsets reach the end: ${JSON.stringify(committed)}`);
+  }
+  const groups = await admin.listGroups();
+  assert.ok(groups.groups.some((g) => g.groupId === groupId), JSON.stringify(groups));
 }
 
 main().catch((e) => {

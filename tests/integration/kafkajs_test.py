@@ -18,7 +18,7 @@ def main():
     if not os.path.isfile(os.path.join(node_path, "kafkajs", "package.json")):
         print(f"kafkajs not found under '{node_path}' (tools/dev setup installs it); skipping")
         return 77
-    with Broker() as broker:
+    with Broker(settings={"group.initial.rebalance.delay.ms": "0"}) as broker:
         env = dict(os.environ, NODE_PATH=node_path, KAFKAJS_NO_PARTITIONER_WARNING="1")
         done = subprocess.run(["node", os.path.join(HERE, "kafkajs_test.js"), broker.bootstrap],
                               env=env, timeout=90)

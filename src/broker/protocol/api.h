@@ -31,6 +31,8 @@ enum class ApiKey : std::int16_t {
   kDeleteTopics = 20,
   kDescribeConfigs = 32,
   kCreatePartitions = 37,
+  kDeleteGroups = 42,
+  kOffsetDelete = 47,
   kDescribeCluster = 60,
 };
 

@@ -143,6 +143,7 @@ io::Task<void> serve_connection(io::Connection& connection, RequestHandler& hand
                 "a connection can have a request in flight");
   ConnectionState state(connection, handler, limits);
   state.status = status;
+  state.context.client_host = "/" + connection.peer().host;
   io::TaskScope tasks;
   tasks.spawn(write_responses(state));
   for (;;) {

@@ -46,8 +46,9 @@ protocol::ErrorCode error_code_for(const io::Error& error) {
   }
 }
 
-KafkaApi::KafkaApi(io::Env& env, const BrokerConfig& config, cluster::PartitionManager& partitions)
-    : env_(env), config_(config), partitions_(partitions) {}
+KafkaApi::KafkaApi(io::Env& env, const BrokerConfig& config, cluster::PartitionManager& partitions,
+                   group::Coordinator& groups)
+    : env_(env), config_(config), partitions_(partitions), groups_(groups) {}
 
 io::Task<HandlerResult> KafkaApi::handle(const protocol::RequestHeader& header,
                                          std::span<const std::byte> body,
@@ -76,6 +77,28 @@ io::Task<HandlerResult> KafkaApi::handle(const protocol::RequestHeader& header,
       co_return describe_configs(header, reader);
     case ApiKey::kDescribeCluster:
       co_return describe_cluster(header, reader);
+    case ApiKey::kFindCoordinator:
+      co_return co_await find_coordinator(header, reader);
+    case ApiKey::kJoinGroup:
+      co_return co_await join_group(header, reader, context);
+    case ApiKey::kSyncGroup:
+      co_return co_await sync_group(header, reader);
+    case ApiKey::kHeartbeat:
+      co_return heartbeat(header, reader);
+    case ApiKey::kLeaveGroup:
+      co_return leave_group(header, reader);
+    case ApiKey::kOffsetCommit:
+      co_return co_await offset_commit(header, reader);
+    case ApiKey::kOffsetFetch:
+      co_return offset_fetch(header, reader);
+    case ApiKey::kOffsetDelete:
+      co_return co_await offset_delete(header, reader);
+    case ApiKey::kListGroups:
+      co_return list_groups(header, reader);
+    case ApiKey::kDescribeGroups:
+      co_return describe_groups(header, reader);
+    case ApiKey::kDeleteGroups:
+      co_return co_await delete_groups(header, reader);
     default:
       break;
   }

@@ -10,6 +10,7 @@
 
 #include "broker/cluster/partition_manager.h"
 #include "broker/config.h"
+#include "broker/group/coordinator.h"
 #include "broker/server/request_handler.h"
 #include "io/env.h"
 
@@ -17,7 +18,8 @@ namespace strand::server {
 
 class KafkaApi final : public RequestHandler {
  public:
-  KafkaApi(io::Env& env, const BrokerConfig& config, cluster::PartitionManager& partitions);
+  KafkaApi(io::Env& env, const BrokerConfig& config, cluster::PartitionManager& partitions,
+           group::Coordinator& groups);
 
   io::Task<HandlerResult> handle(const protocol::RequestHeader& header,
                                  std::span<const std::byte> body,
@@ -41,10 +43,24 @@ class KafkaApi final : public RequestHandler {
   io::Task<Response> create_partitions(const Header& header, protocol::Reader& body);
   Response describe_configs(const Header& header, protocol::Reader& body);
   Response describe_cluster(const Header& header, protocol::Reader& body);
+  // Consumer groups (group_handlers.cc).
+  io::Task<Response> find_coordinator(const Header& header, protocol::Reader& body);
+  io::Task<Response> join_group(const Header& header, protocol::Reader& body,
+                                ConnectionContext& context);
+  io::Task<Response> sync_group(const Header& header, protocol::Reader& body);
+  Response heartbeat(const Header& header, protocol::Reader& body);
+  Response leave_group(const Header& header, protocol::Reader& body);
+  io::Task<Response> offset_commit(const Header& header, protocol::Reader& body);
+  Response offset_fetch(const Header& header, protocol::Reader& body);
+  io::Task<Response> offset_delete(const Header& header, protocol::Reader& body);
+  Response list_groups(const Header& header, protocol::Reader& body);
+  Response describe_groups(const Header& header, protocol::Reader& body);
+  io::Task<Response> delete_groups(const Header& header, protocol::Reader& body);
 
   io::Env& env_;
   const BrokerConfig& config_;
   cluster::PartitionManager& partitions_;
+  group::Coordinator& groups_;
   bool stopping_ = false;
 };
 

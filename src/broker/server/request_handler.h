@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "broker/protocol/api.h"
@@ -19,6 +20,8 @@ struct ConnectionContext {
   // connection (issuing appends), and release it before waiting for durability, so pipelined
   // produce requests append in the order they were sent yet share one sync.
   io::Mutex ordering;
+  // "/<address>" of the client, as Kafka shows it (DescribeGroups' client_host).
+  std::string client_host;
 };
 
 struct HandlerResult {

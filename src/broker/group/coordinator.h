@@ -1,0 +1,135 @@
+// The group coordinator: owns the Group state machines of every group whose __consumer_offsets
+// partition this broker leads (today: all of them), drives their timers with the node's clock,
+// persists group metadata and committed offsets as records in __consumer_offsets, and answers
+// the group APIs. Each group lives on partition offsets_partition_for(group, N); a partition is
+// loaded by replaying its records, which is where leadership changes will load and unload
+// groups once partitions are replicated.
+//
+// Ordering and durability: an OffsetCommit is answered only after its records are appended and
+// synced (acks=all); the in-memory offsets change after that, in log order (one writer per
+// partition at a time). A generation's SyncGroup answers wait for its metadata record likewise.
+// JoinGroup and SyncGroup answers may wait for seconds (the rebalance); stop_waiting() answers
+// every waiting request at once.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "broker/cluster/partition_manager.h"
+#include "broker/config.h"
+#include "broker/group/group.h"
+#include "broker/protocol/batch_builder.h"
+#include "broker/protocol/delete_groups.h"
+#include "broker/protocol/describe_groups.h"
+#include "broker/protocol/heartbeat.h"
+#include "broker/protocol/join_group.h"
+#include "broker/protocol/leave_group.h"
+#include "broker/protocol/list_groups.h"
+#include "broker/protocol/offset_commit.h"
+#include "broker/protocol/offset_delete.h"
+#include "broker/protocol/offset_fetch.h"
+#include "broker/protocol/sync_group.h"
+#include "io/env.h"
+#include "io/sync.h"
+#include "io/task_scope.h"
+
+namespace strand::group {
+
+// Who sent a request, for DescribeGroups.
+struct ClientInfo {
+  std::string client_id;
+  std::string client_host;
+};
+
+class Coordinator {
+ public:
+  Coordinator(io::Env& env, const BrokerConfig& config, cluster::PartitionManager& partitions);
+  ~Coordinator();
+  Coordinator(const Coordinator&) = delete;
+  Coordinator& operator=(const Coordinator&) = delete;
+
+  // After the partitions are open: rebuilds every group from __consumer_offsets (if it exists)
+  // and starts the session timers and offset retention. Errors: storage errors reading the log.
+  io::Task<io::Result<void>> start();
+  // Answers every waiting JoinGroup/SyncGroup with NOT_COORDINATOR and refuses new requests
+  // with COORDINATOR_NOT_AVAILABLE. Call before draining connections at shutdown.
+  void stop_waiting();
+  // Stops the timers and waits for the writes in flight. REQUIRES: stop_waiting() first.
+  io::Task<void> close();
+
+  // Creates __consumer_offsets (offsets.topic.num.partitions partitions, retention.ms=-1) if it
+  // does not exist yet. Returns a Kafka error code (none when the topic is there).
+  io::Task<protocol::ErrorCode> ensure_offsets_topic();
+
+  io::Task<protocol::JoinGroupResponse> join(protocol::JoinGroupRequest request,
+                                             std::int16_t version, ClientInfo client);
+  io::Task<protocol::SyncGroupResponse> sync(protocol::SyncGroupRequest request);
+  protocol::HeartbeatResponse heartbeat(const protocol::HeartbeatRequest& request);
+  protocol::LeaveGroupResponse leave(const protocol::LeaveGroupRequest& request,
+                                     std::int16_t version);
+  io::Task<protocol::OffsetCommitResponse> commit(protocol::OffsetCommitRequest request);
+  protocol::OffsetFetchResponse fetch_offsets(const protocol::OffsetFetchRequest& request,
+                                              std::int16_t version);
+  io::Task<protocol::OffsetDeleteResponse> delete_offsets(protocol::OffsetDeleteRequest request);
+  io::Task<protocol::DeleteGroupsResponse> delete_groups(protocol::DeleteGroupsRequest request);
+  protocol::ListGroupsResponse list_groups() const;
+  protocol::DescribeGroupsResponse describe_groups(
+      const protocol::DescribeGroupsRequest& request) const;
+
+  // Expires offsets now, as the retention timer does (tests call it directly).
+  void expire_offsets_now();
+  // The group, if the coordinator has it (tests and tools).
+  const Group* find(const std::string& group_id) const;
+
+ private:
+  struct Entry {
+    Entry(std::string id, const GroupLimits& limits, io::Random& rng)
+        : group(std::move(id), limits, rng) {}
+    Entry(Group restored) : group(std::move(restored)) {}
+    Group group;
+    bool removed = false;
+  };
+  template <typename Result>
+  struct Waiting {
+    std::optional<Result> result;
+    io::Event done;
+  };
+
+  Now now();
+  std::int32_t partition_of(const std::string& group_id) const;
+  io::Mutex& write_lock(std::int32_t partition);
+  std::shared_ptr<Entry> lookup(const std::string& group_id) const;
+  std::shared_ptr<Entry> create(const std::string& group_id);
+  void dispatch(Entry& entry);
+  io::Task<void> persist(std::shared_ptr<Entry> entry, Persist persist);
+  io::Task<io::Result<void>> write(std::int32_t partition, std::vector<protocol::Record> records);
+  io::Task<io::Result<void>> load_partition(std::int32_t partition);
+  io::Task<void> timer_loop();
+  io::Task<void> retention_loop();
+  void tick_due();
+  io::Task<void> expire(std::shared_ptr<Entry> entry, std::vector<TopicPartition> expired);
+  io::Task<protocol::ErrorCode> remove_group(std::shared_ptr<Entry> entry);
+  bool topic_partition_exists(const std::string& topic, std::int32_t partition) const;
+
+  io::Env& env_;
+  const BrokerConfig& config_;
+  cluster::PartitionManager& partitions_;
+  GroupLimits limits_;
+  std::int32_t offsets_partitions_;
+  bool accepting_ = true;
+  std::map<std::string, std::shared_ptr<Entry>> groups_;
+  RequestId next_request_id_ = 1;
+  std::map<RequestId, std::shared_ptr<Waiting<JoinResult>>> waiting_joins_;
+  std::map<RequestId, std::shared_ptr<Waiting<SyncResult>>> waiting_syncs_;
+  std::map<std::int32_t, std::unique_ptr<io::Mutex>> write_locks_;
+  io::Mutex creating_topic_;
+  io::Condition deadlines_changed_;
+  io::TaskScope writes_;  // persists and expiries in flight; joined by close()
+  io::TaskScope loops_;   // last: destroyed first
+};
+
+}  // namespace strand::group
