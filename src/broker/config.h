@@ -41,6 +41,9 @@ struct BrokerConfig {
   std::int64_t offsets_retention_check_interval_ms =
       600'000;                                    // offsets.retention.check.interval.ms
   std::int32_t offset_metadata_max_bytes = 4096;  // offset.metadata.max.bytes
+  // Simulation tests only: a bug to plant ("ack_before_sync"), so a test can show the simulator
+  // catches it. Honoured only by builds with -Dsim_planted_bugs=true; not a Kafka key.
+  std::string planted_bug;
 
   // Sets one key (Kafka's name). Errors: kInvalid naming the key and what is wrong with the value.
   io::Result<void> set(std::string_view key, std::string_view value);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Replays every seed in sim-scenarios/regressions.txt; fails on the first that fails again, naming
-# the command that replays it.
+# the command that replays it. A line is: <scenario file> <seed> [flags, e.g. --swarm] [# why]
 set -u
 sim="$1"; root="$2"
 list="$root/sim-scenarios/regressions.txt"
@@ -8,8 +8,10 @@ list="$root/sim-scenarios/regressions.txt"
 count=0
 while read -r scenario seed rest; do
   case "$scenario" in ''|'#'*) continue ;; esac
-  if ! "$sim" run "$root/$scenario" --seed "$seed" >/dev/null 2>&1; then
-    echo "regression: strand-sim run $scenario --seed $seed fails again"
+  flags="${rest%%#*}"
+  # shellcheck disable=SC2086  # the flags are words
+  if ! "$sim" run "$root/$scenario" --seed "$seed" $flags >/dev/null 2>&1; then
+    echo "regression: strand-sim run $scenario --seed $seed $flags fails again"
     exit 1
   fi
   count=$((count + 1))

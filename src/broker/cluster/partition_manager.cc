@@ -41,7 +41,7 @@ io::Task<io::Result<storage::AppendResult>> Partition::append(std::vector<std::b
   operations_in_flight_ += 1;
   io::Result<storage::AppendResult> appended =
       co_await log_.append(std::move(batch), 0, protocol::BatchOrigin::kClient);
-  if (appended && acks == Acks::kAll) {
+  if (appended && acks == Acks::kAll && !planted_ack_before_sync_) {
     // Durable before acknowledged: a crash after the answer must not lose the batch.
     io::Result<void> synced = co_await log_.sync();
     advance_high_watermark();
@@ -99,6 +99,14 @@ io::Task<io::Result<std::optional<Partition::TimestampedOffset>>> Partition::fin
     }
   }
   co_return std::optional<TimestampedOffset>{found};
+}
+
+void Partition::set_planted_bug(const std::string& name) {
+#ifdef STRAND_PLANTED_BUGS
+  planted_ack_before_sync_ = name == "ack_before_sync";
+#else
+  (void)name;
+#endif
 }
 
 void Partition::schedule_flush() {
@@ -208,7 +216,9 @@ io::Task<io::Result<void>> PartitionManager::open_partition(const TopicInfo& top
   io::Result<storage::PartitionLog*> log =
       co_await logs_.get_or_create(tp, catalog_.log_config(topic, config_.log));
   if (!log) co_return with_context(std::move(log).error(), storage::partition_directory_name(tp));
-  partitions_[tp] = std::make_shared<Partition>(env_, tp, **log, data_arrived_);
+  auto partition = std::make_shared<Partition>(env_, tp, **log, data_arrived_);
+  partition->set_planted_bug(config_.planted_bug);
+  partitions_[tp] = std::move(partition);
   co_return io::ok();
 }
 

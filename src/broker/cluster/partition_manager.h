@@ -64,6 +64,10 @@ class Partition {
   // Refuses new operations and waits for those in flight (and the background sync) to finish.
   io::Task<void> quiesce();
 
+  // Simulation tests only: plants the named bug (BrokerConfig::planted_bug). A no-op unless the
+  // build has -Dsim_planted_bugs=true.
+  void set_planted_bug(const std::string& name);
+
  private:
   io::Task<io::Result<std::optional<TimestampedOffset>>> find_timestamp(std::int64_t timestamp);
   void schedule_flush();
@@ -78,6 +82,7 @@ class Partition {
   io::Condition operation_done_;
   bool flushing_ = false;
   bool closing_ = false;
+  bool planted_ack_before_sync_ = false;
   io::TaskScope background_;  // last: destroyed first
 };
 

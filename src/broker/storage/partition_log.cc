@@ -203,13 +203,17 @@ io::Task<void> PartitionLog::write_group() {
   std::vector<std::shared_ptr<PendingAppend>> group;
   std::uint64_t group_bytes = 0;
   std::int64_t next = next_offset();
-  for (std::size_t taken = 0; !pending_.empty(); ++taken) {
-    STRAND_ASSERT(taken <= pending_.size() + group.size(), "each pass takes or stops");
+  // Each pass takes an append into the group, fails one, or rolls (and a roll is followed by a
+  // take or a failure), so the passes are bounded by twice the appends handled, plus one.
+  std::size_t failed_count = 0;
+  for (std::size_t passes = 0; !pending_.empty(); ++passes) {
+    STRAND_ASSERT(passes <= 2 * (group.size() + failed_count) + 1, "each pass takes or stops");
     PendingAppend& entry = *pending_.front();
     if (failed_) {
       finish_append(entry, io::Error{io::ErrorKind::kIoError,
                                      directory_ + ": log failed; restart to recover"});
       pending_.pop_front();
+      failed_count += 1;
       continue;
     }
     const bool empty = active().empty() && group.empty();
@@ -223,6 +227,7 @@ io::Task<void> PartitionLog::write_group() {
       io::Result<void> rolled = co_await roll_locked();
       if (!rolled) finish_append(entry, std::move(rolled).error());
       if (!rolled) pending_.pop_front();
+      if (!rolled) failed_count += 1;
       next = next_offset();
       continue;
     }

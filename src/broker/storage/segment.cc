@@ -171,9 +171,9 @@ io::Task<io::Result<void>> Segment::scan_and_truncate() {
     }
     std::span<const std::byte> bytes(window.at(position), *size);
     io::Result<RecordBatchView> batch = RecordBatchView::parse(bytes, protocol::BatchOrigin::kLog);
-    if (!batch || batch->base_offset() < next_offset_) break;
-    // The base offset is outside the CRC: one that this segment can't index is corruption too.
-    if (batch->last_offset() - options_.base_offset > 0xffffffffll) break;
+    // The writer keeps a segment dense (PartitionLog::write_group asserts it), and baseOffset is
+    // outside the CRC: a batch that does not continue the segment is corrupt too.
+    if (!batch || batch->base_offset() != next_offset_) break;
     note_batch(bytes, static_cast<std::uint32_t>(position), *size);
     position += *size;
   }
@@ -264,8 +264,10 @@ io::Task<io::Result<std::vector<std::byte>>> Segment::read(std::int64_t from_off
     bytes = co_await read_range(start, *first_size);
     if (!bytes) co_return std::move(bytes).error();
   }
-  // Keep whole batches only, and never hand out one that fails its CRC.
+  // Keep whole batches only, and never hand out one that fails its CRC or whose offsets (outside
+  // the CRC) break the segment's density: the first holds `from_offset`, each next one continues.
   std::size_t kept = 0;
+  std::int64_t expected_base = -1;
   for (std::size_t batches = 0; kept < bytes->size(); ++batches) {
     STRAND_ASSERT(batches <= bytes->size(), "every batch has a positive size");
     std::span<const std::byte> rest = std::span<const std::byte>(*bytes).subspan(kept);
@@ -273,6 +275,16 @@ io::Task<io::Result<std::vector<std::byte>>> Segment::read(std::int64_t from_off
     if (!size || *size > rest.size()) break;
     io::Result<RecordBatchView> batch =
         RecordBatchView::parse(rest.first(*size), protocol::BatchOrigin::kLog);
+    if (batch) {
+      const bool continues = expected_base < 0 ? batch->base_offset() <= from_offset
+                                               : batch->base_offset() == expected_base;
+      if (!continues || batch->last_offset() >= next_offset_) {
+        batch = io::Error{io::ErrorKind::kCorrupt,
+                          "batch offsets " + std::to_string(batch->base_offset()) + ".." +
+                              std::to_string(batch->last_offset()) + " break the segment's order"};
+      }
+    }
+    if (batch) expected_base = batch->last_offset() + 1;
     // A corrupt batch further on must not hide the intact ones before it: hand those out, and
     // fail only a read that starts at the corrupt one.
     if (!batch && kept > 0) break;

@@ -1,0 +1,393 @@
+#include "sim/broker_clients.h"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "broker/broker.h"
+#include "broker/protocol/error_code.h"
+#include "broker/protocol/list_offsets.h"
+#include "client/client.h"
+#include "client/kafka_error.h"
+#include "client/producer.h"
+
+namespace strand::sim {
+
+namespace {
+
+using io::Duration;
+
+constexpr std::int16_t kOffsetOutOfRange =
+    static_cast<std::int16_t>(protocol::ErrorCode::kOffsetOutOfRange);
+constexpr std::int16_t kCorruptMessage =
+    static_cast<std::int16_t>(protocol::ErrorCode::kCorruptMessage);
+constexpr std::uint64_t kRoundsMax = std::uint64_t{1} << 32;  // guards loops against bugs only
+
+io::Instant world_now(const BrokerRun* run) { return run->world->now(); }
+
+Duration backoff(io::Env* env) { return Duration::ms(env->rng().between(50, 250)); }
+
+// Errors that say the connection or the broker is away, not that the request was refused.
+bool transport_error(const io::Error& error) {
+  return error.kind == io::ErrorKind::kClosed || error.kind == io::ErrorKind::kTimeout ||
+         error.kind == io::ErrorKind::kRefused || error.kind == io::ErrorKind::kCancelled;
+}
+
+// A fetch whose bytes failed the client's own checks: the broker served something corrupt (a
+// broker that detects corruption answers with an error code instead).
+bool served_corrupt(const io::Error& error) {
+  return error.kind == io::ErrorKind::kCorrupt && !client::has_kafka_code(error, kCorruptMessage);
+}
+
+void note_corrupt(BrokerRun* run, const io::Error& error) {
+  run->history.served_corrupt += 1;
+  if (run->history.served_corrupt_detail.empty()) {
+    run->history.served_corrupt_detail = error.to_string();
+  }
+}
+
+// A connected client, or nullptr once `deadline` (world time) passed first.
+io::Task<std::unique_ptr<client::Client>> connect_client(io::Env* env, BrokerRun* run,
+                                                         std::string client_id,
+                                                         io::Instant deadline) {
+  for (std::uint64_t attempt = 0; attempt < kRoundsMax && world_now(run) < deadline; ++attempt) {
+    const io::Address address{kBrokerHost, kBrokerPort};
+    client::ClientOptions options;
+    options.client_id = client_id;
+    options.request_timeout = run->options->request_timeout;
+    io::Result<std::unique_ptr<client::Client>> connected =
+        co_await client::Client::connect(*env, address, std::move(options));
+    if (connected) co_return std::move(*connected);
+    co_await env->clock().sleep(backoff(env));
+  }
+  co_return nullptr;
+}
+
+io::Task<bool> serve_broker(io::Env* env, BrokerRun* run) {
+  BrokerConfig config = run->broker_config;
+  Broker broker(*env, std::move(config));
+  io::Result<void> started = co_await broker.start();
+  if (!started) co_return false;
+  run->broker_boots += 1;
+  io::Event forever;  // the node's crash destroys this frame
+  co_await forever.wait();
+  co_return true;
+}
+
+// ---- Producers ----------------------------------------------------------------------------------
+
+struct PendingRecord {
+  std::uint64_t seq = 0;
+  client::Delivery delivery;
+};
+
+void settle(BrokerRun* run, ProducerHistory& producer, std::uint64_t seq,
+            const io::Result<client::RecordMetadata>& result) {
+  ProduceAttempt& attempt = producer.attempts[seq];
+  attempt.completed_at = world_now(run);
+  if (!result) {
+    attempt.outcome = ProduceOutcome::kFailed;
+    return;
+  }
+  attempt.partition = result->partition;
+  attempt.outcome = producer.acks == 0 ? ProduceOutcome::kSent : ProduceOutcome::kAcked;
+  if (producer.acks != 0) attempt.offset = result->offset;
+}
+
+void harvest(BrokerRun* run, ProducerHistory& producer, std::deque<PendingRecord>& pending) {
+  auto done = std::remove_if(pending.begin(), pending.end(), [&](const PendingRecord& record) {
+    if (!record.delivery.done()) return false;
+    settle(run, producer, record.seq, record.delivery.result());
+    return true;
+  });
+  pending.erase(done, pending.end());
+}
+
+// Records the attempt and builds its record.
+client::ProducerRecord make_record(io::Random& random, BrokerRun* run, std::uint32_t index,
+                                   std::uint64_t seq) {
+  const BrokerWorkloadOptions& options = *run->options;
+  ProducerHistory& producer = run->history.producers[index];
+  ProduceAttempt& attempt = producer.attempts.emplace_back();
+  attempt.acks = producer.acks;
+  attempt.topic = static_cast<std::uint32_t>(random.uniform(options.topics_count));
+  attempt.value_bytes = static_cast<std::uint32_t>(
+      random.between(options.record_bytes_min, options.record_bytes_max));
+  if (options.keys_count > 0 && random.chance(options.keyed_fraction)) {
+    attempt.key = "k" + std::to_string(random.uniform(options.keys_count));
+  }
+  attempt.sent_at = world_now(run);
+  client::ProducerRecord record;
+  record.topic = topic_name(attempt.topic);
+  record.key = attempt.key;
+  record.value = record_value(index, seq, attempt.value_bytes);
+  record.headers.push_back({kRecordHeaderKey, record_header_value(index, seq)});
+  return record;
+}
+
+client::ProducerOptions producer_options(const BrokerWorkloadOptions& options, std::int16_t acks) {
+  client::ProducerOptions out;
+  out.acks = acks;
+  out.batch_size_bytes = options.batch_bytes;
+  out.linger = options.linger;
+  out.max_block = options.request_timeout;
+  out.delivery_timeout = options.request_timeout * 2;
+  out.allow_auto_topic_creation = false;
+  return out;
+}
+
+io::Task<void> produce_records(io::Env* env, BrokerRun* run, std::uint32_t index,
+                               client::Client* client) {
+  const BrokerWorkloadOptions& options = *run->options;
+  ProducerHistory& history = run->history.producers[index];
+  client::Producer producer(*client, producer_options(options, history.acks));
+  std::deque<PendingRecord> pending;
+  const std::int64_t think_max_ns = static_cast<std::int64_t>(2e9 / options.records_per_s);
+  for (std::uint64_t seq = 0; world_now(run) < run->history.producers_stop; ++seq) {
+    harvest(run, history, pending);
+    for (std::uint64_t waits = 0; pending.size() >= options.pending_max && waits < kRoundsMax;
+         ++waits) {
+      const client::Delivery oldest = pending.front().delivery;
+      io::Result<client::RecordMetadata> outcome = co_await oldest.wait();
+      (void)outcome;
+      harvest(run, history, pending);
+    }
+    client::ProducerRecord record = make_record(env->rng(), run, index, seq);
+    std::optional<io::Result<client::Delivery>> queued = producer.try_send(record);
+    if (!queued) {
+      io::Result<client::Delivery> sent = co_await producer.send(std::move(record));
+      queued.emplace(std::move(sent));
+    }
+    if (*queued) {
+      pending.push_back(PendingRecord{seq, **queued});
+    } else {
+      history.attempts[seq].outcome = ProduceOutcome::kRefused;
+      history.attempts[seq].completed_at = world_now(run);
+    }
+    co_await env->clock().sleep(Duration::ns(env->rng().between(0, think_max_ns)));
+  }
+  io::Result<void> flushed = co_await producer.flush();
+  (void)flushed;  // what is still unanswered stays pending: its outcome is unknown
+  harvest(run, history, pending);
+}
+
+// ---- Consumers ----------------------------------------------------------------------------------
+
+struct ConsumerState {
+  std::vector<client::FetchPosition> positions;
+  std::vector<std::uint64_t> sessions;
+  std::vector<bool> need_start;
+  std::uint64_t next_session = 0;
+};
+
+void absorb(BrokerRun* run, std::uint32_t reader, ConsumerState& state, std::size_t i,
+            const client::FetchedRecords& fetched) {
+  const std::uint32_t topic = run->history.consumers[reader].topic;
+  const PartitionKey tp{topic, state.positions[i].partition};
+  for (const protocol::Record& record : fetched.records) {
+    run->history.observations.push_back(
+        observe(run->history, reader, state.sessions[i], tp, record, world_now(run)));
+  }
+  state.positions[i].offset = std::max(state.positions[i].offset, fetched.next_offset);
+  run->history.consumers[reader].positions[tp.partition] = state.positions[i].offset;
+}
+
+// Starts a session on every partition that needs one: at 0, or at the end for a tail consumer.
+io::Task<bool> start_sessions(BrokerRun* run, std::uint32_t index, client::Client* client,
+                              ConsumerState& state) {
+  ConsumerHistory& me = run->history.consumers[index];
+  std::vector<std::int32_t> partitions;
+  for (std::size_t i = 0; i < state.positions.size(); ++i) {
+    if (state.need_start[i]) partitions.push_back(state.positions[i].partition);
+  }
+  if (partitions.empty()) co_return true;
+  std::map<std::int32_t, std::int64_t> starts;
+  if (me.tail) {
+    std::string topic = topic_name(me.topic);
+    io::Result<std::map<std::int32_t, std::int64_t>> latest =
+        co_await client->list_offsets(std::move(topic), partitions, protocol::kLatestTimestamp);
+    if (!latest) co_return false;
+    starts = std::move(*latest);
+  }
+  for (std::size_t i = 0; i < state.positions.size(); ++i) {
+    if (!state.need_start[i]) continue;
+    const std::int32_t partition = state.positions[i].partition;
+    state.positions[i].offset = me.tail ? starts[partition] : 0;
+    state.sessions[i] = state.next_session++;
+    state.need_start[i] = false;
+    run->history.sessions.push_back(SessionStart{
+        index, state.sessions[i], PartitionKey{me.topic, partition}, state.positions[i].offset});
+    me.positions[partition] = state.positions[i].offset;
+  }
+  co_return true;
+}
+
+// One partition at a time, so that one partition's error does not hold up the others.
+io::Task<void> fetch_each(io::Env* env, BrokerRun* run, std::uint32_t index, client::Client* client,
+                          ConsumerState& state) {
+  const std::string topic = topic_name(run->history.consumers[index].topic);
+  for (std::size_t i = 0; i < state.positions.size(); ++i) {
+    const client::FetchPosition position = state.positions[i];
+    const Duration no_wait;
+    io::Result<client::FetchedRecords> fetched =
+        co_await client->fetch(topic, position.partition, position.offset, 1 << 20, no_wait);
+    if (fetched) {
+      absorb(run, index, state, i, *fetched);
+      continue;
+    }
+    run->history.consumers[index].fetch_errors += 1;
+    if (served_corrupt(fetched.error())) note_corrupt(run, fetched.error());
+    if (client::has_kafka_code(fetched.error(), kOffsetOutOfRange)) state.need_start[i] = true;
+    if (transport_error(fetched.error())) break;
+  }
+  co_await env->clock().sleep(backoff(env));
+}
+
+io::Task<void> consume(io::Env* env, BrokerRun* run, std::uint32_t index, client::Client* client) {
+  const BrokerWorkloadOptions& options = *run->options;
+  ConsumerState state;
+  for (std::int32_t p = 0; p < options.partitions_count; ++p) {
+    state.positions.push_back(client::FetchPosition{p, 0});
+  }
+  state.sessions.assign(state.positions.size(), 0);
+  state.need_start.assign(state.positions.size(), true);
+  const client::FetchLimits limits{1 << 20, 256 << 10, options.fetch_max_wait};
+  for (std::uint64_t round = 0; round < kRoundsMax && world_now(run) < run->history.run_end;
+       ++round) {
+    const bool started = co_await start_sessions(run, index, client, state);
+    if (!started) {
+      co_await env->clock().sleep(backoff(env));
+      continue;
+    }
+    std::vector<client::FetchPosition> positions = state.positions;
+    std::string topic = topic_name(run->history.consumers[index].topic);
+    io::Result<std::vector<client::FetchedRecords>> fetched =
+        co_await client->fetch_many(std::move(topic), std::move(positions), limits);
+    if (fetched) {
+      for (std::size_t i = 0; i < fetched->size(); ++i) absorb(run, index, state, i, (*fetched)[i]);
+      continue;
+    }
+    run->history.consumers[index].fetch_errors += 1;
+    if (served_corrupt(fetched.error())) note_corrupt(run, fetched.error());
+    if (transport_error(fetched.error())) {
+      co_await env->clock().sleep(backoff(env));
+    } else {
+      co_await fetch_each(env, run, index, client, state);
+    }
+  }
+}
+
+// ---- Read-back ----------------------------------------------------------------------------------
+
+io::Task<void> read_partition(BrokerRun* run, client::Client* client, const PartitionKey& tp) {
+  ReadbackPartition& out = run->history.readback[tp];
+  const std::string topic = topic_name(tp.topic);
+  std::vector<std::int32_t> partitions{tp.partition};
+  io::Result<std::map<std::int32_t, std::int64_t>> starts =
+      co_await client->list_offsets(topic, partitions, protocol::kEarliestTimestamp);
+  io::Result<std::map<std::int32_t, std::int64_t>> ends =
+      co_await client->list_offsets(topic, partitions, protocol::kLatestTimestamp);
+  if (!starts || !ends) {
+    out.error = !starts ? starts.error().to_string() : ends.error().to_string();
+    co_return;
+  }
+  out.start = starts->at(tp.partition);
+  out.end = ends->at(tp.partition);
+  const std::uint64_t session = tp.topic * 100'000ull + static_cast<std::uint64_t>(tp.partition);
+  run->history.sessions.push_back(SessionStart{kReadback, session, tp, out.start});
+  std::int64_t position = out.start;
+  const Duration no_wait;
+  for (std::uint64_t round = 0; position < out.end && round < kRoundsMax; ++round) {
+    io::Result<client::FetchedRecords> fetched =
+        co_await client->fetch(topic, tp.partition, position, 1 << 20, no_wait);
+    if (!fetched) {
+      if (served_corrupt(fetched.error())) note_corrupt(run, fetched.error());
+      out.stuck_at = position;
+      out.error = "at offset " + std::to_string(position) + ": " + fetched.error().to_string();
+      co_return;
+    }
+    for (const protocol::Record& record : fetched->records) {
+      run->history.observations.push_back(
+          observe(run->history, kReadback, session, tp, record, world_now(run)));
+    }
+    if (fetched->next_offset <= position) {
+      out.error = "no progress at offset " + std::to_string(position);
+      co_return;
+    }
+    position = fetched->next_offset;
+  }
+}
+
+}  // namespace
+
+io::Task<void> run_broker(io::Env* env, BrokerRun* run) {
+  for (std::uint64_t attempt = 0; attempt < kRoundsMax; ++attempt) {
+    const bool served = co_await serve_broker(env, run);
+    if (served) co_return;
+    run->broker_start_failures += 1;
+    co_await env->clock().sleep(Duration::ms(500));
+  }
+}
+
+io::Task<io::Result<void>> create_topics(io::Env* env, BrokerRun* run) {
+  const io::Instant deadline = world_now(run) + Duration::s(120);
+  std::string name = "setup";  // named: no temporaries into coroutine calls (GCC 12)
+  std::unique_ptr<client::Client> client =
+      co_await connect_client(env, run, std::move(name), deadline);
+  if (!client) co_return io::Error{io::ErrorKind::kTimeout, "the broker never answered"};
+  for (std::uint32_t topic = 0; topic < run->options->topics_count;) {
+    if (world_now(run) >= deadline) {
+      co_return io::Error{io::ErrorKind::kTimeout, "topics not created within 120 s"};
+    }
+    std::string topic_label = topic_name(topic);
+    std::map<std::string, std::string> configs;
+    io::Result<void> created = co_await client->create_topic(
+        std::move(topic_label), run->options->partitions_count, std::move(configs), 1);
+    if (created || created.error().kind == io::ErrorKind::kExists) {
+      topic += 1;
+    } else {
+      co_await env->clock().sleep(backoff(env));
+    }
+  }
+  co_return io::ok();
+}
+
+io::Task<void> run_producer(io::Env* env, BrokerRun* run, std::uint32_t index) {
+  run->tasks_running += 1;
+  std::string name = "producer-" + std::to_string(index);
+  std::unique_ptr<client::Client> client =
+      co_await connect_client(env, run, std::move(name), run->history.producers_stop);
+  if (client) co_await produce_records(env, run, index, client.get());
+  run->tasks_running -= 1;
+}
+
+io::Task<void> run_consumer(io::Env* env, BrokerRun* run, std::uint32_t index) {
+  run->tasks_running += 1;
+  std::string name = "consumer-" + std::to_string(index);
+  std::unique_ptr<client::Client> client =
+      co_await connect_client(env, run, std::move(name), run->history.run_end);
+  if (client) co_await consume(env, run, index, client.get());
+  run->tasks_running -= 1;
+}
+
+io::Task<void> read_back(io::Env* env, BrokerRun* run) {
+  const io::Instant deadline = world_now(run) + Duration::s(60);
+  std::string name = "read-back";
+  std::unique_ptr<client::Client> client =
+      co_await connect_client(env, run, std::move(name), deadline);
+  if (!client) co_return;
+  for (std::uint32_t topic = 0; topic < run->options->topics_count; ++topic) {
+    for (std::int32_t p = 0; p < run->options->partitions_count; ++p) {
+      const PartitionKey tp{topic, p};
+      co_await read_partition(run, client.get(), tp);
+    }
+  }
+  run->history.readback_done = true;
+}
+
+}  // namespace strand::sim

@@ -1,0 +1,241 @@
+#include "sim/broker_faults.h"
+
+#include <algorithm>
+#include <charconv>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "broker/protocol/byte_order.h"
+
+namespace strand::sim {
+
+namespace {
+
+using io::Duration;
+
+constexpr std::uint64_t kStreamFaults = 0xb40c'e4fa;
+constexpr std::uint64_t kNoSpaceSlackBytesMax = 64 * 1024;
+constexpr std::size_t kBatchHeaderPrefixBytes = 12;  // baseOffset i64, batchLength i32
+
+// "data/t0-2/00000000000000000042.log" -> (t0-2, 42): the partition and the segment's base offset.
+std::optional<std::pair<PartitionKey, std::int64_t>> parse_segment_path(const std::string& path) {
+  const std::size_t name_at = path.rfind('/');
+  if (name_at == std::string::npos || name_at == 0) return {};
+  const std::size_t dir_at = path.rfind('/', name_at - 1);
+  const std::string dir = path.substr(dir_at == std::string::npos ? 0 : dir_at + 1,
+                                      name_at - (dir_at == std::string::npos ? 0 : dir_at + 1));
+  const std::string name = path.substr(name_at + 1);
+  const std::size_t dash = dir.rfind('-');
+  if (dir.size() < 2 || dir[0] != 't' || dash == std::string::npos) return {};
+  std::uint32_t topic = 0;
+  std::int32_t partition = 0;
+  std::int64_t base = 0;
+  const char* end = dir.data() + dir.size();
+  if (std::from_chars(dir.data() + 1, dir.data() + dash, topic).ptr != dir.data() + dash) return {};
+  if (std::from_chars(dir.data() + dash + 1, end, partition).ptr != end) return {};
+  const std::size_t dot = name.find('.');
+  if (dot == std::string::npos || name.substr(dot) != ".log") return {};
+  if (std::from_chars(name.data(), name.data() + dot, base).ptr != name.data() + dot) return {};
+  return std::pair(PartitionKey{topic, partition}, base);
+}
+
+// The base offset of the batch that holds byte `position` of a segment's bytes (as written, before
+// the flip); the segment's base offset if the batches don't parse that far.
+std::int64_t batch_holding(const std::vector<std::byte>& bytes, std::uint64_t position,
+                           std::int64_t segment_base) {
+  std::uint64_t at = 0;
+  for (std::uint64_t batches = 0; at + kBatchHeaderPrefixBytes <= bytes.size(); ++batches) {
+    STRAND_ASSERT(batches <= bytes.size(), "every batch is at least a header long");
+    const auto base = protocol::load_be<std::int64_t>(bytes.data() + at);
+    const auto length = protocol::load_be<std::int32_t>(bytes.data() + at + 8);
+    if (length <= 0) break;
+    const std::uint64_t end = at + kBatchHeaderPrefixBytes + static_cast<std::uint64_t>(length);
+    if (position < end) return base;
+    at = end;
+  }
+  return segment_base;
+}
+
+}  // namespace
+
+BrokerFaultInjector::BrokerFaultInjector(BrokerRun& run, SimNode& broker,
+                                         std::vector<SimNode*> clients, BrokerFaultCounts& counts)
+    : run_(run),
+      world_(*run.world),
+      options_(run.options->faults),
+      broker_(broker),
+      clients_(std::move(clients)),
+      counts_(counts),
+      random_(run.world->derive_seed(kStreamFaults, 0)) {}
+
+void BrokerFaultInjector::at(Duration delay, std::function<void()> step) {
+  world_.schedule_after(delay, kNoNode, EventKind::kControl, std::move(step));
+}
+
+Duration BrokerFaultInjector::next_gap(Duration every) {
+  return every / 2 + Duration::ns(random_.between(0, every.count_ns()));
+}
+
+bool BrokerFaultInjector::faulting() const { return world_.now() < run_.history.fault_end; }
+
+void BrokerFaultInjector::remember_boot() { at_boot_ = broker_.disk().stats(); }
+
+bool BrokerFaultInjector::disk_failed_since_boot() const {
+  const SimDiskStats& now = broker_.disk().stats();
+  return now.write_errors_count != at_boot_.write_errors_count ||
+         now.sync_errors_count != at_boot_.sync_errors_count ||
+         now.no_space_errors_count != at_boot_.no_space_errors_count;
+}
+
+void BrokerFaultInjector::start() {
+  remember_boot();
+  std::vector<SimNode*> everyone = clients_;
+  everyone.push_back(&broker_);
+  for (SimNode* node : everyone) {
+    const std::int64_t drift = options_.clock_drift_ppm_max;
+    if (drift > 0) node->set_clock_drift_ppm(random_.between(-drift, drift));
+  }
+  SimDiskFaults& disk = broker_.disk().faults();
+  disk.read_error_probability = options_.disk_read_error;
+  disk.write_error_probability = options_.disk_write_error;
+  disk.sync_error_probability = options_.disk_sync_error;
+  if (options_.disk_latency_max > Duration{}) {
+    const LatencyRange range{Duration{}, options_.disk_latency_max};
+    disk.read_latency = range;
+    disk.write_latency = range;
+    disk.sync_latency = range;
+  }
+  world_.network().set_all_links(run_.options->link);
+  const std::pair<Duration, void (BrokerFaultInjector::*)()> classes[] = {
+      {options_.crash_every, &BrokerFaultInjector::crash},
+      {options_.partition_every, &BrokerFaultInjector::partition},
+      {options_.no_space_every, &BrokerFaultInjector::no_space},
+      {options_.bit_flip_every, &BrokerFaultInjector::bit_flip},
+      {options_.wall_jump_every, &BrokerFaultInjector::wall_jump},
+  };
+  for (const auto& [every, step] : classes) {
+    if (every > Duration{}) at(next_gap(every), [this, step = step] { (this->*step)(); });
+  }
+  world_.schedule(std::max(world_.now(), run_.history.fault_end), kNoNode, EventKind::kControl,
+                  [this] { heal(); });
+}
+
+void BrokerFaultInjector::crash() {
+  if (!faulting()) return;
+  if (broker_.up()) {
+    broker_.crash();
+    run_.history.broker_crashes.push_back(world_.now());
+    counts_.crashes += 1;
+    at(options_.crash_downtime, [this] { restart(); });
+  }
+  at(next_gap(options_.crash_every), [this] { crash(); });
+}
+
+void BrokerFaultInjector::restart() {
+  if (broker_.up()) return;
+  broker_.restart();
+  remember_boot();
+}
+
+void BrokerFaultInjector::partition() {
+  if (!faulting()) return;
+  SimNetwork& net = world_.network();
+  const std::uint64_t kind = random_.uniform(3);
+  const NodeId broker = broker_.id();
+  if (kind == 0 || clients_.empty()) {
+    net.isolate(broker);
+  } else if (kind == 1) {
+    std::vector<NodeId> cut;
+    for (SimNode* client : clients_) {
+      if (random_.chance(0.5)) cut.push_back(client->id());
+    }
+    if (cut.empty()) cut.push_back(clients_[random_.uniform(clients_.size())]->id());
+    const NodeId broker_side[] = {broker};
+    net.split(cut, broker_side);
+  } else {
+    const NodeId client = clients_[random_.uniform(clients_.size())]->id();
+    if (random_.chance(0.5)) {
+      net.block(broker, client);
+    } else {
+      net.block(client, broker);
+    }
+  }
+  counts_.partitions += 1;
+  at(options_.partition_length, [this] { world_.network().heal(); });
+  at(options_.partition_length + next_gap(options_.partition_every), [this] { partition(); });
+}
+
+void BrokerFaultInjector::no_space() {
+  if (!faulting()) return;
+  SimDisk& disk = broker_.disk();
+  disk.faults().capacity_bytes = disk.used_bytes() + random_.uniform(kNoSpaceSlackBytesMax);
+  counts_.no_space_episodes += 1;
+  at(options_.no_space_length,
+     [this] { broker_.disk().faults().capacity_bytes = SimDiskFaults::kUnlimitedBytes; });
+  at(options_.no_space_length + next_gap(options_.no_space_every), [this] { no_space(); });
+}
+
+// Flips one bit of the synced bytes of a random segment file, and taints its partition from the
+// batch that held the bit (broker_history.h says what that allows).
+void BrokerFaultInjector::bit_flip() {
+  if (!faulting()) return;
+  at(next_gap(options_.bit_flip_every), [this] { bit_flip(); });
+  SimDisk& disk = broker_.disk();
+  std::vector<std::pair<std::string, std::pair<PartitionKey, std::int64_t>>> segments;
+  for (const auto& [path, entry] : disk.current_image()) {
+    if (entry.kind != EntryKind::kFile || entry.bytes.empty()) continue;
+    if (auto parsed = parse_segment_path(path)) segments.emplace_back(path, *parsed);
+  }
+  if (segments.empty()) return;
+  const auto& [path, where] = segments[random_.uniform(segments.size())];
+  io::Result<std::vector<std::byte>> bytes = disk.current_bytes(path);
+  if (!bytes || bytes->empty()) return;
+  // Only synced bytes flip: try a random position, then lower ones, until one is durable.
+  std::uint64_t position = random_.uniform(bytes->size());
+  const auto bit = static_cast<unsigned>(random_.uniform(8));
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    if (disk.flip_bit(path, position, bit).ok()) {
+      const std::int64_t from = batch_holding(*bytes, position, where.second);
+      auto [it, fresh] = run_.history.taint.try_emplace(where.first, from);
+      if (!fresh) it->second = std::min(it->second, from);
+      counts_.bit_flips += 1;
+      return;
+    }
+    if (position == 0) return;
+    position /= 2;
+  }
+}
+
+void BrokerFaultInjector::wall_jump() {
+  if (!faulting()) return;
+  at(next_gap(options_.wall_jump_every), [this] { wall_jump(); });
+  const std::int64_t jump_ns = options_.wall_jump_max.count_ns();
+  if (jump_ns <= 0) return;
+  const std::uint64_t index = random_.uniform(clients_.size() + 1);
+  SimNode& node = index == clients_.size() ? broker_ : *clients_[index];
+  node.jump_wall(Duration::ns(random_.between(-jump_ns, jump_ns)));
+  counts_.wall_jumps += 1;
+}
+
+void BrokerFaultInjector::heal() {
+  SimNetwork& net = world_.network();
+  net.heal();
+  LinkConfig clean;
+  clean.latency_base = run_.options->link.latency_base;
+  clean.latency_jitter_mean = run_.options->link.latency_jitter_mean;
+  net.set_all_links(clean);
+  broker_.disk().faults() = SimDiskFaults{};
+  if (!broker_.up()) {
+    restart();
+    return;
+  }
+  if (disk_failed_since_boot()) {
+    broker_.crash();
+    run_.history.broker_crashes.push_back(world_.now());
+    counts_.heal_restarts += 1;
+    restart();
+  }
+}
+
+}  // namespace strand::sim

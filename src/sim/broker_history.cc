@@ -1,0 +1,428 @@
+#include "sim/broker_history.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <set>
+#include <string_view>
+#include <tuple>
+#include <utility>
+
+#include "io/random.h"
+
+namespace strand::sim {
+
+namespace {
+
+std::string id_label(const RecordId& id) {
+  return "p" + std::to_string(id.producer) + "s" + std::to_string(id.seq);
+}
+
+std::string at_label(const PartitionKey& tp, std::int64_t offset) {
+  return partition_label(tp) + "@" + std::to_string(offset);
+}
+
+std::optional<std::uint64_t> parse_number(std::string_view text) {
+  std::uint64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc{} || end != text.data() + text.size() || text.empty()) return {};
+  return value;
+}
+
+// "p<producer>s<seq>|..." -> the pair.
+std::optional<RecordId> parse_id(std::string_view value) {
+  const std::size_t bar = value.find('|');
+  if (bar == std::string_view::npos || value.empty() || value[0] != 'p') return {};
+  const std::string_view head = value.substr(1, bar - 1);
+  const std::size_t s = head.find('s');
+  if (s == std::string_view::npos) return {};
+  const std::optional<std::uint64_t> producer = parse_number(head.substr(0, s));
+  const std::optional<std::uint64_t> seq = parse_number(head.substr(s + 1));
+  if (!producer || !seq || *producer > 0xffff'fffful) return {};
+  return RecordId{static_cast<std::uint32_t>(*producer), *seq};
+}
+
+const ProduceAttempt* find_attempt(const BrokerHistory& history, const RecordId& id) {
+  if (id.producer >= history.producers.size()) return nullptr;
+  const std::vector<ProduceAttempt>& attempts = history.producers[id.producer].attempts;
+  return id.seq < attempts.size() ? &attempts[id.seq] : nullptr;
+}
+
+// Collects the first few failures of one check into its detail line.
+class Failures {
+ public:
+  void add(const std::string& what) {
+    count_ += 1;
+    if (count_ <= kShownMax) examples_ += (examples_.empty() ? "" : "; ") + what;
+  }
+  std::uint64_t count() const { return count_; }
+  CheckVerdict verdict(std::string name, const std::string& ok_detail,
+                       const std::string& failed_what) const {
+    if (count_ == 0) return {std::move(name), true, ok_detail};
+    return {std::move(name), false,
+            std::to_string(count_) + " " + failed_what + " (" + examples_ + ")"};
+  }
+
+ private:
+  static constexpr std::uint64_t kShownMax = 3;
+  std::uint64_t count_ = 0;
+  std::string examples_;
+};
+
+bool crashed_between(const BrokerHistory& history, io::Instant from, io::Instant to) {
+  return std::any_of(history.broker_crashes.begin(), history.broker_crashes.end(),
+                     [&](io::Instant crash) { return crash >= from && crash <= to; });
+}
+
+// The final read-back's record at each offset.
+std::map<std::pair<PartitionKey, std::int64_t>, std::optional<RecordId>> final_log(
+    const BrokerHistory& history) {
+  std::map<std::pair<PartitionKey, std::int64_t>, std::optional<RecordId>> log;
+  for (const Observation& seen : history.observations) {
+    if (seen.reader == kReadback) log[{seen.tp, seen.offset}] = seen.id;
+  }
+  return log;
+}
+
+// (a) Every acks=all acknowledgement is in the final log at its offset; acks=1 ones may be lost
+// only to a crash after they were sent.
+CheckVerdict check_acked_durable(const BrokerHistory& history) {
+  const auto log = final_log(history);
+  Failures failures;
+  std::uint64_t checked = 0;
+  std::uint64_t acks1_lost = 0;
+  std::uint64_t excused = 0;
+  for (std::uint32_t p = 0; p < history.producers.size(); ++p) {
+    const std::vector<ProduceAttempt>& attempts = history.producers[p].attempts;
+    for (std::uint64_t seq = 0; seq < attempts.size(); ++seq) {
+      const ProduceAttempt& attempt = attempts[seq];
+      if (attempt.outcome != ProduceOutcome::kAcked) continue;
+      const PartitionKey tp{attempt.topic, attempt.partition};
+      auto found = log.find({tp, attempt.offset});
+      const RecordId id{p, seq};
+      if (found != log.end() && found->second == id) {
+        checked += 1;
+        continue;
+      }
+      if (history.tainted(tp, attempt.offset)) {
+        excused += 1;
+        continue;
+      }
+      const bool crash_after = crashed_between(history, attempt.sent_at, history.run_end);
+      if (attempt.acks == 1 && crash_after) {
+        acks1_lost += 1;
+        continue;
+      }
+      std::string instead = found == log.end() ? "nothing"
+                            : found->second    ? id_label(*found->second)
+                                               : "an unnamed record";
+      failures.add((attempt.acks == 1 ? "acks=1 " : "acks=all ") + id_label(id) + " at " +
+                   at_label(tp, attempt.offset) + " lost" +
+                   (crash_after ? "" : " without a crash") + ", found " + instead);
+    }
+  }
+  return failures.verdict("no_lost_acknowledged_write",
+                          std::to_string(checked) + " acknowledged records at their offsets, " +
+                              std::to_string(acks1_lost) + " acks=1 lost to power failures, " +
+                              std::to_string(excused) + " excused by bit flips",
+                          "acknowledged records lost");
+}
+
+// (b) Every reader saw at each offset the record the final read-back has there.
+CheckVerdict check_same_record(const BrokerHistory& history) {
+  const auto log = final_log(history);
+  Failures failures;
+  std::uint64_t compared = 0;
+  for (const Observation& seen : history.observations) {
+    if (seen.reader == kReadback) continue;
+    auto found = log.find({seen.tp, seen.offset});
+    if (found != log.end() && found->second == seen.id) {
+      compared += 1;
+      continue;
+    }
+    if (history.tainted(seen.tp, seen.offset)) continue;
+    failures.add("consumer " + std::to_string(seen.reader) + " saw " +
+                 (seen.id ? id_label(*seen.id) : "an unnamed record") + " at " +
+                 at_label(seen.tp, seen.offset) + ", the final log has " +
+                 (found == log.end() ? "nothing"
+                  : found->second    ? id_label(*found->second)
+                                     : "an unnamed record"));
+  }
+  return failures.verdict("same_record_at_same_offset",
+                          std::to_string(compared) + " consumed records match the final log",
+                          "records differ between readers");
+}
+
+// (c) Within a session a reader's offsets are dense and strictly increasing.
+CheckVerdict check_monotonic(const BrokerHistory& history) {
+  std::map<std::tuple<std::uint32_t, std::uint64_t, PartitionKey>, std::int64_t> next;
+  for (const SessionStart& start : history.sessions) {
+    next[{start.reader, start.session, start.tp}] = start.offset;
+  }
+  Failures failures;
+  for (const Observation& seen : history.observations) {
+    auto expected = next.find({seen.reader, seen.session, seen.tp});
+    const std::string who =
+        seen.reader == kReadback ? "read-back" : "consumer " + std::to_string(seen.reader);
+    if (expected == next.end()) {
+      failures.add(who + " read " + at_label(seen.tp, seen.offset) + " outside any session");
+      continue;
+    }
+    if (seen.offset != expected->second) {
+      failures.add(who + " session " + std::to_string(seen.session) + " expected " +
+                   at_label(seen.tp, expected->second) + ", got offset " +
+                   std::to_string(seen.offset));
+    }
+    expected->second = std::max(expected->second, seen.offset + 1);
+  }
+  return failures.verdict(
+      "polls_monotonic_and_dense",
+      std::to_string(history.sessions.size()) + " reader sessions, offsets dense and increasing",
+      "non-dense or non-monotonic reads");
+}
+
+// (d) Every record served is one a producer sent, byte for byte, on the partition it went to;
+// and never one whose send was refused.
+CheckVerdict check_no_corrupt(const BrokerHistory& history) {
+  Failures failures;
+  for (const Observation& seen : history.observations) {
+    const std::string where = at_label(seen.tp, seen.offset);
+    if (!seen.id) {
+      failures.add("phantom record at " + where);
+      continue;
+    }
+    const ProduceAttempt* attempt = find_attempt(history, *seen.id);
+    if (attempt == nullptr) {
+      failures.add("record " + id_label(*seen.id) + " at " + where + " was never produced");
+    } else if (!seen.intact) {
+      failures.add("record " + id_label(*seen.id) + " at " + where + " differs from what was sent");
+    } else if (attempt->outcome == ProduceOutcome::kRefused) {
+      failures.add("record " + id_label(*seen.id) + " at " + where + " was refused by send()");
+    } else if (attempt->partition >= 0 && attempt->partition != seen.tp.partition) {
+      failures.add("record " + id_label(*seen.id) + " at " + where + " was sent to partition " +
+                   std::to_string(attempt->partition));
+    }
+  }
+  if (history.served_corrupt > 0) {
+    failures.add(std::to_string(history.served_corrupt) +
+                 " fetches failed the client's checks: " + history.served_corrupt_detail);
+  }
+  return failures.verdict(
+      "no_corrupt_or_phantom_record",
+      std::to_string(history.observations.size()) + " records read, every one intact and produced",
+      "corrupt or phantom records");
+}
+
+// A record lives at one offset: every reader and its acknowledgement agree where.
+CheckVerdict check_one_offset(const BrokerHistory& history) {
+  std::map<RecordId, std::pair<PartitionKey, std::int64_t>> where;
+  Failures failures;
+  for (std::uint32_t p = 0; p < history.producers.size(); ++p) {
+    const std::vector<ProduceAttempt>& attempts = history.producers[p].attempts;
+    for (std::uint64_t seq = 0; seq < attempts.size(); ++seq) {
+      const ProduceAttempt& attempt = attempts[seq];
+      if (attempt.outcome != ProduceOutcome::kAcked) continue;
+      where[RecordId{p, seq}] = {PartitionKey{attempt.topic, attempt.partition}, attempt.offset};
+    }
+  }
+  for (const Observation& seen : history.observations) {
+    if (!seen.id) continue;
+    auto [it, fresh] = where.try_emplace(*seen.id, seen.tp, seen.offset);
+    if (fresh || it->second == std::pair(seen.tp, seen.offset)) continue;
+    failures.add(id_label(*seen.id) + " at " + at_label(seen.tp, seen.offset) + " and at " +
+                 at_label(it->second.first, it->second.second));
+  }
+  return failures.verdict("one_offset_per_record",
+                          std::to_string(where.size()) + " records, each at one offset",
+                          "records at two offsets");
+}
+
+// (e) Two acknowledgements share an offset only when the earlier was acks=1 and a crash after its
+// send lost it.
+CheckVerdict check_acks_unique(const BrokerHistory& history) {
+  std::map<std::pair<PartitionKey, std::int64_t>, std::vector<RecordId>> by_offset;
+  for (std::uint32_t p = 0; p < history.producers.size(); ++p) {
+    const std::vector<ProduceAttempt>& attempts = history.producers[p].attempts;
+    for (std::uint64_t seq = 0; seq < attempts.size(); ++seq) {
+      const ProduceAttempt& attempt = attempts[seq];
+      if (attempt.outcome != ProduceOutcome::kAcked) continue;
+      by_offset[{PartitionKey{attempt.topic, attempt.partition}, attempt.offset}].push_back(
+          RecordId{p, seq});
+    }
+  }
+  Failures failures;
+  std::uint64_t reused = 0;
+  for (auto& [at, ids] : by_offset) {
+    if (ids.size() < 2) continue;
+    std::sort(ids.begin(), ids.end(), [&](const RecordId& a, const RecordId& b) {
+      return find_attempt(history, a)->completed_at < find_attempt(history, b)->completed_at;
+    });
+    for (std::size_t i = 0; i + 1 < ids.size(); ++i) {
+      const ProduceAttempt& earlier = *find_attempt(history, ids[i]);
+      const ProduceAttempt& later = *find_attempt(history, ids[i + 1]);
+      const bool lost =
+          earlier.acks == 1 && crashed_between(history, earlier.sent_at, later.completed_at);
+      if (lost || history.tainted(at.first, at.second)) {
+        reused += 1;
+        continue;
+      }
+      failures.add(id_label(ids[i]) + " and " + id_label(ids[i + 1]) + " both acknowledged at " +
+                   at_label(at.first, at.second));
+    }
+  }
+  return failures.verdict("acknowledged_offsets_unique",
+                          std::to_string(by_offset.size()) + " acknowledged offsets, " +
+                              std::to_string(reused) + " reused after a loss",
+                          "offsets acknowledged twice");
+}
+
+// (f) After the heal every producer is acknowledged again within the bound (an acks=0 producer:
+// a record it sent after the heal is in the final log), every consumer has read to the end, and
+// the read-back finished.
+CheckVerdict check_liveness(const BrokerHistory& history, const CheckLimits& limits) {
+  Failures failures;
+  const auto log = final_log(history);
+  std::set<RecordId> in_log;
+  for (const auto& [at, id] : log) {
+    if (id) in_log.insert(*id);
+  }
+  io::Duration slowest;
+  for (std::uint32_t p = 0; p < history.producers.size(); ++p) {
+    const ProducerHistory& producer = history.producers[p];
+    std::optional<io::Instant> first;
+    bool landed = false;
+    bool sent_after_heal = false;
+    bool checkable = false;  // acks=0: sent after the heal to a partition read back to its end
+    for (std::uint64_t seq = 0; seq < producer.attempts.size(); ++seq) {
+      const ProduceAttempt& attempt = producer.attempts[seq];
+      if (attempt.outcome == ProduceOutcome::kAcked && attempt.completed_at >= history.fault_end) {
+        first = first ? std::min(*first, attempt.completed_at) : attempt.completed_at;
+      }
+      if (attempt.sent_at < history.fault_end || attempt.outcome != ProduceOutcome::kSent) continue;
+      sent_after_heal = true;
+      auto readback = history.readback.find(PartitionKey{attempt.topic, attempt.partition});
+      if (readback == history.readback.end() || readback->second.stuck_at) continue;
+      checkable = true;
+      if (in_log.contains(RecordId{p, seq})) landed = true;
+    }
+    const std::string who = "producer " + std::to_string(p);
+    if (producer.acks == 0) {
+      if (!sent_after_heal) failures.add(who + " (acks=0): nothing sent after the heal");
+      if (checkable && !landed) {
+        failures.add(who + " (acks=0): nothing sent after the heal reached the log");
+      }
+    } else if (!first) {
+      failures.add(who + ": no acknowledgement after the heal");
+    } else if (*first - history.fault_end > limits.liveness_bound) {
+      failures.add(who + ": first acknowledgement " +
+                   std::to_string((*first - history.fault_end).count_ms()) + " ms after the heal");
+    } else {
+      slowest = std::max(slowest, *first - history.fault_end);
+    }
+  }
+  for (std::uint32_t c = 0; c < history.consumers.size(); ++c) {
+    const ConsumerHistory& consumer = history.consumers[c];
+    for (const auto& [tp, readback] : history.readback) {
+      if (tp.topic != consumer.topic || history.taint.contains(tp)) continue;
+      auto position = consumer.positions.find(tp.partition);
+      const std::int64_t at = position == consumer.positions.end() ? -1 : position->second;
+      if (at < readback.end) {
+        failures.add("consumer " + std::to_string(c) + " stopped at " + at_label(tp, at) +
+                     ", the log ends at " + std::to_string(readback.end));
+      }
+    }
+  }
+  if (!history.readback_done) failures.add("the final read-back did not finish");
+  for (const auto& [tp, readback] : history.readback) {
+    if (!readback.error.empty() && !history.taint.contains(tp)) {
+      failures.add("read-back of " + partition_label(tp) + ": " + readback.error);
+    }
+  }
+  return failures.verdict("liveness_after_heal",
+                          "producers acknowledged within " + std::to_string(slowest.count_ms()) +
+                              " ms of the heal, consumers at the end, read-back complete",
+                          "liveness failures");
+}
+
+CheckVerdict check_progress(const BrokerHistory& history, const CheckLimits& limits) {
+  std::uint64_t acked = 0;
+  for (const ProducerHistory& producer : history.producers) {
+    for (const ProduceAttempt& attempt : producer.attempts) {
+      if (attempt.outcome == ProduceOutcome::kAcked) acked += 1;
+    }
+  }
+  return {"progress", acked >= limits.acked_min,
+          std::to_string(acked) + " records acknowledged, at least " +
+              std::to_string(limits.acked_min) + " expected"};
+}
+
+}  // namespace
+
+std::string topic_name(std::uint32_t topic) {
+  std::string name = "t";  // not "t" + ...: GCC 12 warns falsely (-Wrestrict) on that at -O3
+  name += std::to_string(topic);
+  return name;
+}
+
+std::string partition_label(const PartitionKey& tp) {
+  return topic_name(tp.topic) + "-" + std::to_string(tp.partition);
+}
+
+bool BrokerHistory::tainted(const PartitionKey& tp, std::int64_t offset) const {
+  auto it = taint.find(tp);
+  return it != taint.end() && offset >= it->second;
+}
+
+std::string record_value(std::uint32_t producer, std::uint64_t seq, std::uint32_t size_bytes) {
+  std::string value = "p";
+  value += std::to_string(producer);
+  value += 's';
+  value += std::to_string(seq);
+  value += '|';
+  std::uint64_t word = io::mix64((std::uint64_t{producer} << 40) ^ seq);
+  while (value.size() < size_bytes) {
+    word = io::mix64(word);
+    char bytes[8];
+    std::memcpy(bytes, &word, sizeof(bytes));
+    value.append(bytes, std::min<std::size_t>(8, size_bytes - value.size()));
+  }
+  return value;
+}
+
+std::string record_header_value(std::uint32_t producer, std::uint64_t seq) {
+  std::string value = std::to_string(producer);
+  value += '/';
+  value += std::to_string(seq);
+  return value;
+}
+
+Observation observe(const BrokerHistory& history, std::uint32_t reader, std::uint64_t session,
+                    const PartitionKey& tp, const protocol::Record& record, io::Instant at) {
+  Observation seen{reader, session, tp, record.offset, std::nullopt, false, at};
+  if (!record.value) return seen;
+  seen.id = parse_id(*record.value);
+  if (!seen.id) return seen;
+  const ProduceAttempt* attempt = find_attempt(history, *seen.id);
+  if (attempt == nullptr || attempt->topic != tp.topic) return seen;
+  const std::vector<protocol::RecordHeader> headers{
+      {kRecordHeaderKey, record_header_value(seen.id->producer, seen.id->seq)}};
+  seen.intact =
+      record.key == attempt->key && record.headers == headers &&
+      *record.value == record_value(seen.id->producer, seen.id->seq, attempt->value_bytes);
+  return seen;
+}
+
+std::vector<CheckVerdict> check_history(const BrokerHistory& history, const CheckLimits& limits) {
+  std::vector<CheckVerdict> verdicts;
+  verdicts.push_back(check_acked_durable(history));
+  verdicts.push_back(check_same_record(history));
+  verdicts.push_back(check_monotonic(history));
+  verdicts.push_back(check_no_corrupt(history));
+  verdicts.push_back(check_one_offset(history));
+  verdicts.push_back(check_acks_unique(history));
+  verdicts.push_back(check_liveness(history, limits));
+  verdicts.push_back(check_progress(history, limits));
+  return verdicts;
+}
+
+}  // namespace strand::sim

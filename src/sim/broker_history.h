@@ -1,0 +1,151 @@
+// What the broker scenario's simulated clients did and saw, and the checkers that judge it.
+//
+// The workload records every produce attempt (with its outcome), every record a consumer or the
+// final read-back fetched, the broker's crashes, and the offsets that latent bit flips may have
+// destroyed. The checkers read only this history: they know nothing of the broker's internals.
+//
+// Records identify themselves: the value starts with "p<producer>s<seq>|" followed by filler bytes
+// derived from the pair, the key (if any) and the single header are recorded with the attempt, so
+// any fetched record can be rebuilt from its attempt and compared byte for byte.
+//
+// Bit flips (what the checkers allow). A flipped bit in synced data of the only replica can
+// legitimately destroy records: the broker detects the bad CRC and refuses to serve the batch, and
+// a restart truncates the last segment at the first bad batch, after which new records reuse those
+// offsets. So for every partition the workload remembers the lowest base offset of a batch that
+// held a flipped bit (its taint). At offsets at or beyond the taint, acknowledged records may be
+// missing or replaced by later ones, readers may disagree, acks may share an offset and readers
+// may stop at the corrupt batch. Never relaxed, anywhere: every record served parses, is one some
+// producer sent, matches it byte for byte, and sits at one offset only; a reader's offsets are
+// strictly increasing and dense.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "broker/protocol/batch_builder.h"
+#include "io/time.h"
+
+namespace strand::sim {
+
+struct PartitionKey {
+  std::uint32_t topic = 0;
+  std::int32_t partition = 0;
+  friend auto operator<=>(const PartitionKey&, const PartitionKey&) = default;
+};
+
+std::string topic_name(std::uint32_t topic);
+std::string partition_label(const PartitionKey& tp);
+
+enum class ProduceOutcome : std::uint8_t {
+  kPending,  // queued, no outcome yet
+  kRefused,  // send() failed: the record never left the producer
+  kAcked,    // acks=1 or acks=all: acknowledged at `offset`
+  kSent,     // acks=0: handed to the connection, no answer expected
+  kFailed,   // an error came back (timeout, connection lost, storage error): may or may not exist
+  kUnknown,  // still pending when the run ended
+};
+
+struct ProduceAttempt {
+  std::int16_t acks = -1;
+  std::uint32_t topic = 0;
+  std::optional<std::string> key;
+  std::uint32_t value_bytes = 0;
+  io::Instant sent_at;  // world time
+  ProduceOutcome outcome = ProduceOutcome::kPending;
+  std::int32_t partition = -1;  // known once acknowledged or sent
+  std::int64_t offset = -1;     // acks != 0 and acknowledged
+  io::Instant completed_at;     // world time the workload learned the outcome
+};
+
+struct ProducerHistory {
+  std::int16_t acks = -1;
+  std::vector<ProduceAttempt> attempts;  // by sequence number
+};
+
+// Who read a record: a consumer by index, or the final read-back.
+inline constexpr std::uint32_t kReadback = 0xffff'ffffu;
+
+struct RecordId {
+  std::uint32_t producer = 0;
+  std::uint64_t seq = 0;
+  friend auto operator<=>(const RecordId&, const RecordId&) = default;
+};
+
+// One record as a reader saw it.
+struct Observation {
+  std::uint32_t reader = 0;
+  std::uint64_t session = 0;  // per reader: a run of dense offsets on one partition
+  PartitionKey tp;
+  std::int64_t offset = 0;
+  std::optional<RecordId> id;  // nullopt: the value does not name a record
+  bool intact = false;         // rebuilt from its attempt, it is byte for byte the same
+  io::Instant at;
+};
+
+// A reader started (or restarted after OFFSET_OUT_OF_RANGE) reading `tp` at `offset`.
+struct SessionStart {
+  std::uint32_t reader = 0;
+  std::uint64_t session = 0;
+  PartitionKey tp;
+  std::int64_t offset = 0;
+};
+
+struct ConsumerHistory {
+  std::uint32_t topic = 0;
+  bool tail = false;
+  std::map<std::int32_t, std::int64_t> positions;  // by partition, when the consumer stopped
+  std::uint64_t fetch_errors = 0;
+};
+
+struct ReadbackPartition {
+  std::int64_t start = 0;
+  std::int64_t end = -1;                 // the high watermark; -1: never learned
+  std::optional<std::int64_t> stuck_at;  // a storage error stopped the read-back here
+  std::string error;                     // why the read-back of this partition failed, if it did
+};
+
+struct BrokerHistory {
+  std::vector<ProducerHistory> producers;
+  std::vector<ConsumerHistory> consumers;
+  std::vector<Observation> observations;
+  std::vector<SessionStart> sessions;
+  std::vector<io::Instant> broker_crashes;     // world times of power failures (and heal restarts)
+  std::map<PartitionKey, std::int64_t> taint;  // lowest offset a bit flip may have destroyed
+  std::map<PartitionKey, ReadbackPartition> readback;
+  bool readback_done = false;
+  std::uint64_t served_corrupt = 0;  // fetches whose bytes failed the client's checks
+  std::string served_corrupt_detail;
+  io::Instant fault_end;  // heal phase starts (world time)
+  io::Instant producers_stop;
+  io::Instant run_end;
+
+  bool tainted(const PartitionKey& tp, std::int64_t offset) const;
+};
+
+// The value, key and header of record `seq` of `producer`.
+std::string record_value(std::uint32_t producer, std::uint64_t seq, std::uint32_t size_bytes);
+std::string record_header_value(std::uint32_t producer, std::uint64_t seq);
+inline constexpr const char* kRecordHeaderKey = "id";
+
+// Identifies a fetched record and checks its bytes against the attempt that made it.
+Observation observe(const BrokerHistory& history, std::uint32_t reader, std::uint64_t session,
+                    const PartitionKey& tp, const protocol::Record& record, io::Instant at);
+
+struct CheckVerdict {
+  std::string name;
+  bool ok = false;
+  std::string detail;
+};
+
+struct CheckLimits {
+  std::uint64_t acked_min = 0;  // acknowledged records the run must reach
+  io::Duration liveness_bound;  // after the heal, a first acknowledgement within this
+};
+
+// Runs every checker over a finished history. See the top of this file for what they allow.
+std::vector<CheckVerdict> check_history(const BrokerHistory& history, const CheckLimits& limits);
+
+}  // namespace strand::sim

@@ -1,0 +1,293 @@
+#include "sim/broker_workload.h"
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "io/assert.h"
+#include "sim/broker_clients.h"
+#include "sim/broker_faults.h"
+#include "sim/sim_node.h"
+
+namespace strand::sim {
+
+namespace {
+
+using io::Duration;
+
+constexpr Duration kSetupLimit = Duration::s(120);
+constexpr Duration kWindDownLimit = Duration::s(60);
+constexpr Duration kReadbackLimit = Duration::s(600);
+
+std::string numbered(const char* prefix, std::uint32_t index) {
+  std::string name = prefix;
+  name += std::to_string(index);
+  return name;
+}
+
+BrokerConfig broker_config_for(const BrokerWorkloadOptions& options) {
+  BrokerConfig config;
+  config.auto_create_topics = false;
+  config.num_partitions = options.partitions_count;
+  for (const auto& [key, value] : options.broker_config) {
+    io::Result<void> applied = config.set(key, value);
+    STRAND_ASSERT(applied.ok(), "validate() accepted every broker key");
+  }
+  config.listen = io::Address{kBrokerHost, kBrokerPort};
+  config.data_dir = "data";
+  config.planted_bug = options.planted_bug;
+  return config;
+}
+
+// Counts outcomes into the report; what is still pending is unknown from now on.
+void settle_outcomes(BrokerHistory& history, BrokerWorkloadReport& report) {
+  for (ProducerHistory& producer : history.producers) {
+    for (ProduceAttempt& attempt : producer.attempts) {
+      if (attempt.outcome == ProduceOutcome::kPending) attempt.outcome = ProduceOutcome::kUnknown;
+      report.attempts += 1;
+      switch (attempt.outcome) {
+        case ProduceOutcome::kAcked:
+          (attempt.acks == 1 ? report.acked_leader : report.acked_all) += 1;
+          break;
+        case ProduceOutcome::kSent:
+          report.sent_no_ack += 1;
+          break;
+        case ProduceOutcome::kFailed:
+          report.failed += 1;
+          break;
+        case ProduceOutcome::kRefused:
+          report.refused += 1;
+          break;
+        default:
+          report.unknown += 1;
+          break;
+      }
+    }
+  }
+  for (const Observation& seen : history.observations) {
+    (seen.reader == kReadback ? report.read_back : report.consumed) += 1;
+  }
+  for (const ConsumerHistory& consumer : history.consumers) {
+    report.fetch_errors += consumer.fetch_errors;
+  }
+  report.tainted_partitions = history.taint.size();
+  for (const auto& [tp, readback] : history.readback) {
+    if (readback.stuck_at) report.readback_stuck += 1;
+  }
+}
+
+struct Nodes {
+  std::unique_ptr<SimNode> broker;
+  std::vector<std::unique_ptr<SimNode>> producers;
+  std::vector<std::unique_ptr<SimNode>> consumers;
+  std::unique_ptr<SimNode> auditor;  // creates the topics, then reads everything back
+
+  std::vector<SimNode*> clients() const {
+    std::vector<SimNode*> out;
+    for (const auto& node : producers) out.push_back(node.get());
+    for (const auto& node : consumers) out.push_back(node.get());
+    out.push_back(auditor.get());
+    return out;
+  }
+};
+
+Nodes make_nodes(SimWorld& world, BrokerRun& run) {
+  const BrokerWorkloadOptions& options = *run.options;
+  Nodes nodes;
+  BrokerRun* shared = &run;
+  nodes.broker = std::make_unique<SimNode>(
+      world, NodeId{0}, kBrokerHost, [shared](io::Env& env) { return run_broker(&env, shared); });
+  std::uint32_t next_id = 1;
+  for (std::uint32_t i = 0; i < options.producers_count; ++i) {
+    nodes.producers.push_back(
+        std::make_unique<SimNode>(world, NodeId{next_id++}, numbered("producer", i)));
+  }
+  for (std::uint32_t i = 0; i < options.consumers_count; ++i) {
+    nodes.consumers.push_back(
+        std::make_unique<SimNode>(world, NodeId{next_id++}, numbered("consumer", i)));
+  }
+  nodes.auditor = std::make_unique<SimNode>(world, NodeId{next_id++}, "auditor");
+  return nodes;
+}
+
+void prepare_history(const BrokerWorkloadOptions& options, BrokerHistory& history) {
+  history.producers.resize(options.producers_count);
+  for (std::uint32_t i = 0; i < options.producers_count; ++i) {
+    history.producers[i].acks = options.acks[i % options.acks.size()];
+  }
+  history.consumers.resize(options.consumers_count);
+  for (std::uint32_t i = 0; i < options.consumers_count; ++i) {
+    history.consumers[i].topic = i % options.topics_count;
+    history.consumers[i].tail = i + options.tail_consumers_count >= options.consumers_count;
+  }
+}
+
+// The fault and heal phases, the wind-down and the read-back. False if the event budget ran out.
+bool run_phases(SimWorld& world, BrokerRun& run, Nodes& nodes, BrokerFaultCounts& counts) {
+  const BrokerWorkloadOptions& options = *run.options;
+  BrokerHistory& history = run.history;
+  const io::Instant begin = world.now();
+  history.fault_end = begin + (options.duration - options.quiet);
+  history.run_end = begin + options.duration;
+  history.producers_stop = history.run_end - options.drain;
+  for (std::uint32_t i = 0; i < nodes.producers.size(); ++i) {
+    io::Env& env = nodes.producers[i]->env();
+    env.executor().root().spawn(run_producer(&env, &run, i));
+  }
+  for (std::uint32_t i = 0; i < nodes.consumers.size(); ++i) {
+    io::Env& env = nodes.consumers[i]->env();
+    env.executor().root().spawn(run_consumer(&env, &run, i));
+  }
+  BrokerFaultInjector faults(run, *nodes.broker, nodes.clients(), counts);
+  faults.start();
+  const std::uint64_t budget = options.events_max;
+  bool within = world.run_until(history.run_end, budget);
+  within = within && !world.budget_exhausted();
+  if (within) {
+    world.run_until([&] { return run.tasks_running == 0; }, kWindDownLimit, budget);
+  }
+  within = within && !world.budget_exhausted();
+  if (within) {
+    io::Result<void> read =
+        world.run_task(*nodes.auditor, read_back(&nodes.auditor->env(), &run), kReadbackLimit);
+    (void)read;  // readback_done says whether it finished
+  }
+  return within && !world.budget_exhausted();
+}
+
+}  // namespace
+
+bool BrokerWorkloadReport::ok() const {
+  return !checks.empty() &&
+         std::all_of(checks.begin(), checks.end(), [](const CheckVerdict& c) { return c.ok; });
+}
+
+bool planted_bugs_available() {
+#ifdef STRAND_PLANTED_BUGS
+  return true;
+#else
+  return false;
+#endif
+}
+
+std::optional<std::string> validate(const BrokerWorkloadOptions& options) {
+  if (options.nodes_count != 1) {
+    return "[world] nodes = " + std::to_string(options.nodes_count) +
+           ": broker scenarios run exactly 1 broker until the replicated cluster exists";
+  }
+  if (options.quiet > options.duration) return "[world] quiet_s must not exceed duration_s";
+  if (options.drain >= options.quiet)
+    return "[workload] drain_s must be shorter than [world] quiet_s";
+  if (options.topics_count == 0 || options.partitions_count <= 0) {
+    return "[workload] topics and partitions must be at least 1";
+  }
+  if (options.acks.empty())
+    return "[workload] acks must name at least one of \"all\", \"1\", \"0\"";
+  if (options.record_bytes_min > options.record_bytes_max) {
+    return "[workload] record_bytes_min must not exceed record_bytes_max";
+  }
+  if (options.records_per_s <= 0) return "[workload] records_per_s must be positive";
+  if (options.tail_consumers_count > options.consumers_count) {
+    return "[workload] tail_consumers must not exceed consumers";
+  }
+  BrokerConfig scratch;
+  for (const auto& [key, value] : options.broker_config) {
+    if (key == "listeners" || key == "log.dirs" || key == "log.dir" || key == "node.id" ||
+        key == "broker.id" || key == "advertised.host.name") {
+      return "[broker] " + key + ": the simulator sets this one";
+    }
+    io::Result<void> applied = scratch.set(key, value);
+    if (!applied) return "[broker] " + key + ": " + applied.error().message;
+  }
+  if (!options.planted_bug.empty()) {
+    if (!planted_bugs_available()) {
+      return "planted_bug needs a build with -Dsim_planted_bugs=true";
+    }
+    if (options.planted_bug != "ack_before_sync") {
+      return "planted_bug '" + options.planted_bug + "' is unknown (known: ack_before_sync)";
+    }
+  }
+  return std::nullopt;
+}
+
+BrokerWorkloadReport run_broker_workload(std::uint64_t seed, const BrokerWorkloadOptions& options) {
+  const std::optional<std::string> invalid = validate(options);
+  STRAND_ASSERT(!invalid, "run_broker_workload wants valid options (see validate())");
+  BrokerWorkloadReport report;
+  report.seed = seed;
+  SimWorld world(seed);
+  world.set_buggify(options.faults.buggify);
+  BrokerRun run;
+  run.world = &world;
+  run.options = &options;
+  run.broker_config = broker_config_for(options);
+  prepare_history(options, run.history);
+  Nodes nodes = make_nodes(world, run);
+  io::Result<io::Result<void>> created =
+      world.run_task(*nodes.auditor, create_topics(&nodes.auditor->env(), &run), kSetupLimit);
+  bool within = false;
+  if (created.ok() && created->ok()) {
+    within = run_phases(world, run, nodes, report.faults);
+  } else {
+    report.checks.push_back(
+        {"setup", false,
+         "topics not created: " +
+             (created.ok() ? created->error().to_string() : created.error().to_string())});
+  }
+  report.events_run = world.events_run();
+  report.trace_hash = world.trace_hash();
+  report.simulated_s = (world.now() - io::Instant{}).seconds();
+  report.faults.broker_start_failures = run.broker_start_failures;
+  report.faults.disk = nodes.broker->disk().stats();
+  report.faults.network = world.network().total_stats();
+  settle_outcomes(run.history, report);
+  if (report.checks.empty()) {
+    report.checks =
+        check_history(run.history, CheckLimits{options.acked_min, options.liveness_bound});
+    report.checks.push_back({"event_budget", within,
+                             std::to_string(report.events_run) + " events, budget " +
+                                 std::to_string(options.events_max)});
+  }
+  // Clients first, then the broker, all before the world: their frames go first.
+  nodes.producers.clear();
+  nodes.consumers.clear();
+  nodes.auditor.reset();
+  nodes.broker.reset();
+  return report;
+}
+
+BrokerWorkloadOptions randomize_faults(const BrokerWorkloadOptions& base, std::uint64_t seed) {
+  io::SeededRandom random(io::mix64(seed ^ 0xb40c'e000ull));
+  BrokerWorkloadOptions options = base;
+  BrokerFaultOptions& f = options.faults;
+  options.link.loss = random.chance(0.4) ? random.unit() * 0.05 : 0.0;
+  options.link.duplicate = random.chance(0.4) ? random.unit() * 0.05 : 0.0;
+  options.link.reorder = random.chance(0.4) ? random.unit() * 0.10 : 0.0;
+  auto every = [&](double p, std::int64_t low_ms, std::int64_t high_ms) {
+    return random.chance(p) ? Duration::ms(random.between(low_ms, high_ms)) : Duration{};
+  };
+  f.crash_every = every(0.7, 2'000, 15'000);
+  f.crash_downtime = Duration::ms(random.between(10, 4'000));
+  f.partition_every = every(0.5, 2'000, 15'000);
+  f.partition_length = Duration::ms(random.between(200, 8'000));
+  f.disk_read_error = random.chance(0.3) ? random.unit() * 0.01 : 0.0;
+  f.disk_write_error = random.chance(0.3) ? random.unit() * 0.005 : 0.0;
+  f.disk_sync_error = random.chance(0.2) ? random.unit() * 0.002 : 0.0;
+  f.disk_latency_max = random.chance(0.5) ? Duration::us(random.between(100, 20'000)) : Duration{};
+  f.no_space_every = every(0.25, 3'000, 20'000);
+  f.no_space_length = Duration::ms(random.between(100, 3'000));
+  f.bit_flip_every = every(0.2, 2'000, 20'000);
+  f.clock_drift_ppm_max = random.chance(0.5) ? random.between(0, 50'000) : 0;
+  f.wall_jump_every = every(0.4, 2'000, 20'000);
+  f.wall_jump_max = Duration::s(random.between(1, 300));
+  f.buggify = true;
+  // Small segments make rolls, index lookups and multi-segment reads common.
+  if (random.chance(0.5)) {
+    options.broker_config.emplace_back("log.segment.bytes",
+                                       std::to_string(random.between(4 * 1024, 256 * 1024)));
+  }
+  return options;
+}
+
+}  // namespace strand::sim

@@ -1,0 +1,135 @@
+// The broker scenario of strand-sim: a real strand broker (src/broker) on a simulated node, and
+// simulated client nodes whose producers and consumers (src/client) speak Kafka bytes to it over
+// SimNetwork, while the world injects faults: power failures of the broker's machine (its disk
+// drops, keeps or tears unsynced writes), lossy links and partitions, disk errors, full disks,
+// slow disks, latent bit flips in synced data, clock drift and wall-clock jumps.
+//
+// A run has three phases: setup (topics are created, no faults), the fault phase, and the heal
+// phase (duration - quiet .. duration) in which every fault stops, the broker is restarted if its
+// disk failed it, and liveness must be shown. Producers stop `drain` before the end so consumers
+// can catch up; then a read-back client reads every partition from its start to its high
+// watermark, and the checkers (broker_history.h) judge the whole history.
+//
+// Today the cluster is one broker (nodes_count must be 1); the options are shaped so that more
+// brokers can come with the Raft-replicated cluster. Deterministic: one seed, one trace hash.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "io/time.h"
+#include "sim/broker_history.h"
+#include "sim/sim_disk.h"
+#include "sim/sim_network.h"
+
+namespace strand::sim {
+
+// Fault classes. A zero interval (or probability) switches a class off. Rates apply during the
+// fault phase only.
+struct BrokerFaultOptions {
+  io::Duration crash_every;  // power failure of the broker's machine
+  io::Duration crash_downtime = io::Duration::s(2);
+  io::Duration partition_every;  // isolate the broker, cut some clients off, or one-way blocks
+  io::Duration partition_length = io::Duration::s(3);
+  double disk_read_error = 0;     // per read: EIO
+  double disk_write_error = 0;    // per write: EIO
+  double disk_sync_error = 0;     // per sync: EIO (the log then fails until a restart)
+  io::Duration disk_latency_max;  // reads, writes and syncs take up to this long
+  io::Duration no_space_every;    // the disk is full (ENOSPC) for a while
+  io::Duration no_space_length = io::Duration::s(2);
+  io::Duration bit_flip_every;  // one bit of a segment's synced data flips
+  std::int64_t clock_drift_ppm_max = 0;
+  io::Duration wall_jump_every;  // a node's wall clock jumps by up to wall_jump_max either way
+  io::Duration wall_jump_max;
+  bool buggify = false;
+};
+
+struct BrokerWorkloadOptions {
+  std::uint32_t nodes_count = 1;  // brokers; only 1 until the replicated cluster exists
+  io::Duration duration = io::Duration::s(60);  // after setup: the fault and heal phases
+  io::Duration quiet = io::Duration::s(20);     // the heal phase
+  io::Duration drain = io::Duration::s(5);      // producers stop this long before the end
+
+  // The workload.
+  std::uint32_t topics_count = 2;
+  std::int32_t partitions_count = 3;
+  std::uint32_t producers_count = 4;
+  std::uint32_t consumers_count = 3;       // consumer i reads topic i % topics_count
+  std::uint32_t tail_consumers_count = 1;  // the last ones start at the end instead of offset 0
+  std::vector<std::int16_t> acks{-1, -1, 1, 0};  // producer i uses acks[i % size]
+  double records_per_s = 50;                     // per producer, on average
+  std::uint32_t record_bytes_min = 16;
+  std::uint32_t record_bytes_max = 512;
+  double keyed_fraction = 0.5;  // the rest are keyless (sticky partitioning)
+  std::uint32_t keys_count = 32;
+  io::Duration linger = io::Duration::ms(5);
+  std::uint32_t batch_bytes = 16 * 1024;
+  io::Duration request_timeout = io::Duration::s(3);
+  std::uint32_t pending_max = 256;  // records per producer waiting for an outcome
+  io::Duration fetch_max_wait = io::Duration::ms(200);
+  // Broker configuration overrides, by Kafka key ("log.segment.bytes" = "65536").
+  std::vector<std::pair<std::string, std::string>> broker_config;
+  // Builds with -Dsim_planted_bugs=true only: a bug to plant in the broker ("ack_before_sync").
+  std::string planted_bug;
+
+  LinkConfig link;  // every link during the fault phase; the heal keeps only the latency
+  BrokerFaultOptions faults;
+
+  // Checks.
+  std::uint64_t acked_min = 100;
+  io::Duration liveness_bound = io::Duration::s(15);
+  std::uint64_t events_max = 100'000'000;
+};
+
+struct BrokerFaultCounts {
+  std::uint64_t crashes = 0;
+  std::uint64_t heal_restarts = 0;  // power cycles at the heal of a broker whose disk failed it
+  std::uint64_t broker_start_failures = 0;
+  std::uint64_t partitions = 0;
+  std::uint64_t no_space_episodes = 0;
+  std::uint64_t bit_flips = 0;
+  std::uint64_t wall_jumps = 0;
+  SimDiskStats disk;
+  LinkStats network;
+};
+
+struct BrokerWorkloadReport {
+  std::uint64_t seed = 0;
+  std::uint64_t events_run = 0;
+  std::uint64_t trace_hash = 0;
+  double simulated_s = 0;
+  // Produce attempts by outcome.
+  std::uint64_t attempts = 0;
+  std::uint64_t acked_all = 0;
+  std::uint64_t acked_leader = 0;
+  std::uint64_t sent_no_ack = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t refused = 0;
+  std::uint64_t unknown = 0;
+  std::uint64_t consumed = 0;   // records consumers read (with repeats across sessions)
+  std::uint64_t read_back = 0;  // records in the final read-back
+  std::uint64_t fetch_errors = 0;
+  std::uint64_t tainted_partitions = 0;
+  std::uint64_t readback_stuck = 0;  // partitions whose read-back stopped at a corrupt batch
+  BrokerFaultCounts faults;
+  std::vector<CheckVerdict> checks;
+
+  bool ok() const;
+};
+
+// An error for options the workload can't run (today: more than one broker), or nullopt.
+std::optional<std::string> validate(const BrokerWorkloadOptions& options);
+
+// Whether this build accepts planted bugs (meson -Dsim_planted_bugs=true).
+bool planted_bugs_available();
+
+// Runs the scenario for `seed`. REQUIRES: validate(options) is nullopt. Deterministic.
+BrokerWorkloadReport run_broker_workload(std::uint64_t seed, const BrokerWorkloadOptions& options);
+
+// Swarm testing: a random mix of fault classes and rates (and broker segment sizes) for `seed`.
+BrokerWorkloadOptions randomize_faults(const BrokerWorkloadOptions& base, std::uint64_t seed);
+
+}  // namespace strand::sim

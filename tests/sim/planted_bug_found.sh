@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Proof of teeth: a swarm over a scenario with a planted bug must fail within its seed budget, name
+# the failed check and a replay command, and the replay must fail the same way.
+# Usage: planted_bug_found.sh <strand-sim> <scenario.toml> <seed range> <check that must fail>
+set -u
+sim="$1"; scenario="$2"; seeds="$3"; check="$4"
+out=$("$sim" swarm "$scenario" --seeds "$seeds" --stop-on-failure)
+rc=$?
+echo "$out" | tail -3
+if [ "$rc" -ne 1 ]; then
+  echo "the swarm over $seeds did not find the planted bug (exit $rc)"
+  exit 1
+fi
+seed=$(echo "$out" | sed -n 's/^seed \([0-9]*\) FAILED.*/\1/p' | head -1)
+if [ -z "$seed" ] || ! echo "$out" | grep -q "replay: strand-sim run .* --seed $seed --swarm"; then
+  echo "the failure names no replayable seed"
+  exit 1
+fi
+replay=$("$sim" run "$scenario" --seed "$seed" --swarm)
+if [ $? -ne 1 ] || ! echo "$replay" | grep -q "check $check: FAILED"; then
+  echo "replaying seed $seed did not fail $check again"
+  exit 1
+fi
+echo "planted bug found at seed $seed; the replay fails $check again"
