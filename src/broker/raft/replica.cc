@@ -1,0 +1,388 @@
+#include "broker/raft/replica.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "broker/protocol/record_batch.h"
+#include "broker/raft/control_batch.h"
+#include "broker/raft/replica_state.h"
+#include "io/timed_wait.h"
+
+namespace strand::raft {
+
+namespace {
+
+io::Error corrupt(const std::string& what) { return io::Error{io::ErrorKind::kCorrupt, what}; }
+
+}  // namespace
+
+const char* replica_error_name(ReplicaError error) {
+  switch (error) {
+    case ReplicaError::kNone:
+      return "none";
+    case ReplicaError::kNotLeader:
+      return "not_leader";
+    case ReplicaError::kBackpressure:
+      return "backpressure";
+    case ReplicaError::kInvalidBatch:
+      return "invalid_batch";
+    case ReplicaError::kLost:
+      return "lost";
+    case ReplicaError::kTimeout:
+      return "timeout";
+    case ReplicaError::kFailed:
+      return "failed";
+  }
+  return "?";
+}
+
+Replica::Replica(io::Env& env, std::string directory, GroupId group, ReplicaOptions options,
+                 Transport& transport)
+    : env_(env),
+      directory_(std::move(directory)),
+      group_(group),
+      options_(options),
+      transport_(transport) {}
+
+io::Task<io::Result<std::unique_ptr<Replica>>> Replica::open(io::Env& env, std::string directory,
+                                                             GroupId group, Configuration bootstrap,
+                                                             ReplicaOptions options,
+                                                             Transport& transport) {
+  STRAND_ASSERT(options.raft.valid() && bootstrap.valid(), "a usable configuration");
+  std::unique_ptr<Replica> replica(
+      new Replica(env, std::move(directory), group, options, transport));
+  io::Result<void> restored = co_await replica->restore(std::move(bootstrap));
+  if (!restored) co_return std::move(restored).error();
+  co_return std::move(replica);
+}
+
+io::Task<io::Result<void>> Replica::restore(Configuration bootstrap) {
+  io::Result<std::unique_ptr<storage::PartitionLog>> log =
+      co_await storage::PartitionLog::open(env_, directory_, options_.log);
+  if (!log) co_return std::move(log).error();
+  log_ = std::move(*log);
+  io::Result<std::optional<HardState>> hard_state = co_await read_hard_state(env_.fs(), directory_);
+  if (!hard_state) co_return std::move(hard_state).error();
+  io::Result<std::optional<EpochCheckpoint>> checkpoint =
+      co_await read_epoch_checkpoint(env_.fs(), directory_);
+  if (!checkpoint) co_return std::move(checkpoint).error();
+  const Offset start = log_->log_start_offset();
+  const Offset last = log_->next_offset() - 1;
+  if (*checkpoint) {
+    epochs_ = std::move((*checkpoint)->epochs);
+    base_configuration_ = std::move((*checkpoint)->configuration);
+  } else {
+    if (last >= start) co_return corrupt(directory_ + ": a log without its epoch checkpoint");
+    epochs_ = {TermStart{0, start - 1}};
+    base_configuration_ = std::move(bootstrap);
+  }
+  io::Result<void> valid = co_await validate_epochs();
+  if (!valid) co_return std::move(valid).error();
+  EpochCheckpoint rewritten{epochs_, base_configuration_};
+  io::Result<void> written =
+      co_await write_epoch_checkpoint(env_.fs(), directory_, std::move(rewritten));
+  if (!written) co_return std::move(written).error();
+  const HardState state = hard_state->value_or(HardState{});
+  if (state.term < epochs_.back().term) {
+    co_return corrupt(directory_ + ": the log holds a term beyond the stored one");
+  }
+  io::Result<std::optional<Offset>> checkpointed =
+      co_await read_high_watermark(env_.fs(), directory_);
+  if (!checkpointed) co_return std::move(checkpointed).error();
+  // Everything below an exposed high watermark was synced, so a crash kept it; clamp anyway.
+  const Offset commit = std::max(std::min(checkpointed->value_or(0) - 1, last), start - 1);
+  RestoredState restored{
+      state, TermIndex(epochs_, start, last), commit, {{start - 1, base_configuration_}}};
+  core_ = std::make_unique<RaftCore>(options_.raft, std::move(restored), env_.rng());
+  appended_last_ = last;
+  high_watermark_ = std::max(log_->high_watermark(), commit + 1);
+  log_->set_high_watermark(high_watermark_);
+  checkpointed_high_watermark_ = high_watermark_;
+  co_return io::ok();
+}
+
+// Drops term starts the log lost (a crash took unsynced entries), then checks the checkpoint
+// against the log at every term boundary (the batch starting the term, and the one before it)
+// and at the log's end.
+io::Task<io::Result<void>> Replica::validate_epochs() {
+  const Offset start = log_->log_start_offset();
+  const Offset end = log_->next_offset();
+  while (epochs_.size() > 1 && epochs_.back().start_offset >= end) epochs_.pop_back();
+  while (epochs_.size() > 1 && epochs_[1].start_offset <= start - 1) {
+    epochs_.erase(epochs_.begin());
+  }
+  if (epochs_[0].start_offset > start - 1) {
+    co_return corrupt(directory_ + ": the epoch checkpoint misses the log start's term");
+  }
+  for (std::size_t i = 0; i < epochs_.size(); ++i) {
+    const Offset boundary = epochs_[i].start_offset;
+    if (boundary >= start) {
+      io::Result<EntryMeta> first = co_await meta_at(boundary);
+      if (!first) co_return std::move(first).error();
+      if (first->base_offset != boundary || first->term != epochs_[i].term) {
+        co_return corrupt(directory_ + ": term " + std::to_string(epochs_[i].term) +
+                          " does not start at offset " + std::to_string(boundary));
+      }
+    }
+    if (i > 0 && boundary - 1 >= start) {
+      io::Result<EntryMeta> before = co_await meta_at(boundary - 1);
+      if (!before) co_return std::move(before).error();
+      if (before->term != epochs_[i - 1].term) {
+        co_return corrupt(directory_ + ": offset " + std::to_string(boundary - 1) +
+                          " is not of term " + std::to_string(epochs_[i - 1].term));
+      }
+    }
+  }
+  if (end > start) {
+    io::Result<EntryMeta> last = co_await meta_at(end - 1);
+    if (!last) co_return std::move(last).error();
+    if (last->term != epochs_.back().term) {
+      co_return corrupt(directory_ + ": the log ends in a term the checkpoint does not know");
+    }
+  }
+  co_return io::ok();
+}
+
+io::Task<io::Result<EntryMeta>> Replica::meta_at(Offset offset) {
+  io::Result<std::vector<std::byte>> bytes = co_await log_->read(offset, 1);
+  if (!bytes) co_return std::move(bytes).error();
+  io::Result<std::uint32_t> size = protocol::RecordBatchView::peek_size(*bytes);
+  if (!size || *size > bytes->size()) co_return corrupt(directory_ + ": unreadable batch");
+  io::Result<Entry> entry = entry_from_batch(std::span<const std::byte>(*bytes).first(*size));
+  if (!entry) co_return std::move(entry).error();
+  co_return entry->meta;
+}
+
+void Replica::step(const Message& message) {
+  if (failed_ || stopping_) return;
+  core_->step(message);
+  wake_.notify_all();
+}
+
+void Replica::stop() {
+  stopping_ = true;
+  wake_.notify_all();
+  progress_.notify_all();
+}
+
+void Replica::fail(const io::Error& error) {
+  (void)error;  // the caller of open() sees the next error; proposals see kFailed
+  failed_ = true;
+  progress_.notify_all();
+}
+
+io::Task<void> Replica::run() {
+  io::Clock& clock = env_.clock();
+  io::Instant next_tick = clock.now() + options_.tick_interval;
+  io::Instant next_checkpoint = clock.now() + options_.high_watermark_checkpoint_interval;
+  while (!stopping_ && !failed_) {
+    const io::Instant now = clock.now();
+    if (now >= next_tick) {
+      core_->tick();
+      next_tick = now + options_.tick_interval;
+    }
+    if (now >= next_checkpoint) {
+      next_checkpoint = now + options_.high_watermark_checkpoint_interval;
+      io::Result<void> checkpointed = co_await checkpoint_high_watermark();
+      if (!checkpointed) fail(checkpointed.error());
+      continue;
+    }
+    if (core_->has_ready()) {
+      Ready ready = core_->take_ready();
+      io::Result<void> done = co_await perform(ready);
+      if (!done) fail(done.error());
+      continue;
+    }
+    const io::Duration until_tick = next_tick - now;
+    const bool notified = co_await io::wait_notified(wake_, clock, until_tick);
+    (void)notified;
+  }
+  progress_.notify_all();
+}
+
+io::Task<io::Result<void>> Replica::perform(Ready& ready) {
+  io::Result<void> written = co_await write_log(ready);
+  if (!written) co_return written;
+  co_await send_all(ready.to_send_now);
+  const bool wrote = ready.hard_state || ready.truncate_from || ready.log_start_offset ||
+                     !ready.to_persist.empty();
+  if (wrote) {
+    io::Result<void> synced = co_await log_->sync();
+    if (!synced) co_return synced;
+  }
+  co_await send_all(ready.to_send_after_sync);
+  core_->advance(ready);
+  if (ready.committed) expose_commit(*ready.committed);
+  progress_.notify_all();
+  co_return io::ok();
+}
+
+// Step 2 of the contract: hard state, truncation, log start, then the entries.
+io::Task<io::Result<void>> Replica::write_log(Ready& ready) {
+  if (ready.hard_state) {
+    io::Result<void> stored = co_await write_hard_state(env_.fs(), directory_, *ready.hard_state);
+    if (!stored) co_return stored;
+  }
+  bool epochs_changed = false;
+  if (ready.truncate_from) {
+    const Offset from = *ready.truncate_from;
+    io::Result<void> cut = co_await log_->truncate_suffix(from);
+    if (!cut) co_return cut;
+    while (epochs_.size() > 1 && epochs_.back().start_offset >= from) epochs_.pop_back();
+    appended_last_ = std::min(appended_last_, from - 1);
+    epochs_changed = true;
+  }
+  if (ready.log_start_offset) {
+    const Offset start = *ready.log_start_offset;
+    if (start > log_->next_offset()) {
+      co_return io::Error{io::ErrorKind::kInvalid, "log start beyond the log's end: unsupported"};
+    }
+    io::Result<void> moved = co_await log_->advance_start_offset(start);
+    if (!moved) co_return moved;
+    while (epochs_.size() > 1 && epochs_[1].start_offset <= start - 1) {
+      epochs_.erase(epochs_.begin());
+    }
+    epochs_changed = true;
+  }
+  for (const Entry& entry : ready.to_persist) {
+    if (entry.meta.term > epochs_.back().term) {
+      epochs_.push_back(TermStart{entry.meta.term, entry.meta.base_offset});
+      epochs_changed = true;
+    }
+  }
+  if (epochs_changed) {
+    EpochCheckpoint checkpoint{epochs_, base_configuration_};
+    io::Result<void> stored =
+        co_await write_epoch_checkpoint(env_.fs(), directory_, std::move(checkpoint));
+    if (!stored) co_return stored;
+  }
+  co_return co_await append_entries(ready.to_persist);
+}
+
+io::Task<io::Result<void>> Replica::append_entries(std::vector<Entry>& entries) {
+  for (Entry& entry : entries) {
+    STRAND_ASSERT(entry.meta.base_offset == log_->next_offset(), "entries continue the log");
+    std::vector<std::byte> batch = std::move(entry.payload);
+    if (batch.empty()) batch = build_control_batch(entry, env_.clock().wall_ms());
+    io::Result<storage::AppendResult> appended =
+        co_await log_->append(std::move(batch), entry.meta.term, protocol::BatchOrigin::kLog);
+    if (!appended) co_return std::move(appended).error();
+    STRAND_ASSERT(appended->base_offset == entry.meta.base_offset &&
+                      appended->last_offset == entry.meta.last_offset,
+                  "the log assigns the offsets the core chose");
+    appended_last_ = entry.meta.last_offset;
+  }
+  co_return io::ok();
+}
+
+io::Task<void> Replica::send_all(std::vector<Message>& messages) {
+  for (Message& message : messages) {
+    if (auto* append = std::get_if<AppendRequest>(&message.body)) {
+      const Offset last = co_await attach_entries(*append);
+      core_->append_sent(message.to, message.term, append->prev_offset, last);
+    }
+    transport_.send(group_, std::move(message));
+  }
+}
+
+// Whole entries from prev_offset + 1, within the byte budget and append_entries_max; returns
+// the last offset attached (prev_offset if none).
+io::Task<Offset> Replica::attach_entries(AppendRequest& append) {
+  const Offset from = append.prev_offset + 1;
+  if (from < log_->log_start_offset() || from >= log_->next_offset()) co_return append.prev_offset;
+  io::Result<std::vector<std::byte>> bytes = co_await log_->read(from, options_.append_bytes_max);
+  if (!bytes) co_return append.prev_offset;
+  std::span<const std::byte> rest(*bytes);
+  std::size_t kept = 0;
+  for (std::uint32_t count = 0; count < options_.raft.append_entries_max && kept < rest.size();
+       ++count) {
+    io::Result<std::uint32_t> size = protocol::RecordBatchView::peek_size(rest.subspan(kept));
+    if (!size) break;
+    kept += *size;
+  }
+  io::Result<std::vector<Entry>> entries =
+      entries_from_batches(rest.first(kept), options_.raft.append_entries_max);
+  if (!entries || entries->empty() || entries->front().meta.base_offset != from) {
+    co_return append.prev_offset;
+  }
+  const Offset last = entries->back().meta.last_offset;
+  append.entries = std::move(*entries);
+  co_return last;
+}
+
+void Replica::expose_commit(Offset committed) {
+  const Offset high_watermark = std::min(committed + 1, log_->next_offset());
+  if (high_watermark <= high_watermark_) return;
+  high_watermark_ = high_watermark;
+  log_->set_high_watermark(high_watermark_);
+}
+
+io::Task<io::Result<void>> Replica::checkpoint_high_watermark() {
+  const Offset high_watermark = high_watermark_;
+  if (high_watermark <= checkpointed_high_watermark_) co_return io::ok();
+  io::Result<void> written = co_await write_high_watermark(env_.fs(), directory_, high_watermark);
+  if (!written) co_return written;
+  checkpointed_high_watermark_ = high_watermark;
+  co_return io::ok();
+}
+
+std::optional<ReplicaError> Replica::settled(const ProposeOutcome& proposal, Acks acks) const {
+  const TermIndex& terms = core_->term_index();
+  const Offset last = proposal.last_offset;
+  const bool present = terms.covers(last) && terms.term_at(last) == proposal.term;
+  if (acks == Acks::kAll && high_watermark_ > last && present) return ReplicaError::kNone;
+  if (acks == Acks::kLeader && appended_last_ >= last && present) return ReplicaError::kNone;
+  if (!present && last >= terms.log_start_offset()) return ReplicaError::kLost;
+  if (failed_ || stopping_) return ReplicaError::kFailed;
+  return std::nullopt;
+}
+
+io::Task<ProposeOutcome> Replica::propose(std::vector<std::byte> batch, Acks acks,
+                                          io::Duration timeout) {
+  ProposeOutcome outcome;
+  if (failed_ || stopping_) {
+    outcome.error = ReplicaError::kFailed;
+    co_return outcome;
+  }
+  io::Result<protocol::RecordBatchView> view =
+      protocol::RecordBatchView::parse(batch, protocol::BatchOrigin::kClient);
+  if (!view) {
+    outcome.error = ReplicaError::kInvalidBatch;
+    co_return outcome;
+  }
+  const std::int32_t records = view->records_count();
+  ProposeResult result = core_->propose(records, std::move(batch));
+  if (!result.ok()) {
+    outcome.error = result.error == ProposeError::kNotLeader ? ReplicaError::kNotLeader
+                    : result.error == ProposeError::kInvalid ? ReplicaError::kInvalidBatch
+                                                             : ReplicaError::kBackpressure;
+    outcome.leader = core_->leader();
+    co_return outcome;
+  }
+  outcome.base_offset = result.range.base_offset;
+  outcome.last_offset = result.range.last_offset;
+  outcome.term = core_->term();
+  wake_.notify_all();
+  io::Clock& clock = env_.clock();
+  const io::Instant deadline = clock.now() + timeout;
+  for (std::uint64_t rounds = 0;; ++rounds) {
+    STRAND_ASSERT(rounds < (1ull << 40), "every round waits for progress or the deadline");
+    std::optional<ReplicaError> answer = settled(outcome, acks);
+    if (answer) {
+      outcome.error = *answer;
+      break;
+    }
+    const io::Instant now = clock.now();
+    if (now >= deadline) {
+      outcome.error = ReplicaError::kTimeout;
+      break;
+    }
+    const io::Duration remaining = deadline - now;
+    const bool notified = co_await io::wait_notified(progress_, clock, remaining);
+    (void)notified;
+  }
+  if (!outcome.ok()) outcome.leader = core_->leader();
+  co_return outcome;
+}
+
+}  // namespace strand::raft

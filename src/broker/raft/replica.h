@@ -1,0 +1,145 @@
+// The driver of one Raft group: one partition's replica on one broker. It owns the RaftCore and
+// the partition's PartitionLog, ticks the core on the io clock, and performs every Ready in the
+// order core.h prescribes:
+//   hard state (raft-state) -> truncate -> move the log start -> leader epoch checkpoint ->
+//   append (base offset and term stamped into each batch) -> send to_send_now (AppendRequests
+//   with entries read from the log, then append_sent()) -> sync -> send to_send_after_sync ->
+//   advance -> expose the high watermark (commit index + 1, only once durable).
+// The leader epoch checkpoint is rewritten before the entries of a new term are appended, so a
+// crash never leaves entries of a term the checkpoint does not know; on open, term starts beyond
+// the log's end are dropped and the rest is checked against the log at every term boundary and at
+// its end (a disagreement is kCorrupt: the replica does not guess).
+//
+// Errors are values: a proposal to a non-leader answers kNotLeader with the leader this replica
+// knows (NOT_LEADER_OR_FOLLOWER). A storage error fails the replica (it stops, refuses
+// proposals, and needs a reopen): after a failed write or sync, what is durable is unknown.
+//
+// The high watermark is checkpointed every few seconds; a restarted replica starts from it (and
+// learns the rest from the leader).
+//
+// Not yet: configuration entries are written as control batches but not replayed on open (the
+// configuration comes from the checkpoint, i.e. the bootstrap), and a follower moved past the end
+// of its log by the leader's log start offset fails (the log cannot start beyond its end yet).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "broker/raft/core.h"
+#include "broker/raft/message_codec.h"
+#include "broker/raft/transport.h"
+#include "broker/storage/partition_log.h"
+#include "io/env.h"
+#include "io/sync.h"
+
+namespace strand::raft {
+
+struct ReplicaOptions {
+  Config raft;  // raft.self is this broker; election_timeout_ticks 10 by default
+  io::Duration tick_interval = io::Duration::ms(100);
+  std::uint32_t append_bytes_max = 1u << 20;  // entries attached to one AppendRequest
+  // How often a moved high watermark is checkpointed
+  // (replica.high.watermark.checkpoint.interval.ms).
+  io::Duration high_watermark_checkpoint_interval = io::Duration::s(5);
+  storage::LogConfig log;
+};
+
+enum class Acks : std::uint8_t {
+  kLeader,  // acks=1: answered once appended to the leader's log (lost if it fails over)
+  kAll,     // acks=all: answered once committed and durable on a majority
+};
+
+enum class ReplicaError : std::uint8_t {
+  kNone,
+  kNotLeader,     // NOT_LEADER_OR_FOLLOWER; ProposeOutcome::leader names the known leader
+  kBackpressure,  // too much uncommitted or a leadership transfer: retry shortly
+  kInvalidBatch,  // not one valid producer batch (CORRUPT_MESSAGE)
+  kLost,          // a new leader replaced the entry before it committed: not written
+  kTimeout,       // no answer in time: the batch may or may not commit later
+  kFailed,        // the replica's storage failed or it stopped
+};
+
+const char* replica_error_name(ReplicaError error);
+
+struct ProposeOutcome {
+  ReplicaError error = ReplicaError::kNone;
+  NodeId leader = kNoNode;  // for kNotLeader and kLost: the leader known now (kNoNode: none)
+  Offset base_offset = -1;  // when ok(): where the batch is
+  Offset last_offset = -1;
+  Term term = 0;  // the leader epoch stamped into the batch
+
+  bool ok() const { return error == ReplicaError::kNone; }
+};
+
+class Replica {
+ public:
+  // Opens the partition log in `directory` and the replica's state beside it. A fresh directory
+  // starts with `bootstrap` as its configuration. Errors: the log's, kCorrupt for state files
+  // that fail their checks or disagree with the log.
+  static io::Task<io::Result<std::unique_ptr<Replica>>> open(io::Env& env, std::string directory,
+                                                             GroupId group, Configuration bootstrap,
+                                                             ReplicaOptions options,
+                                                             Transport& transport);
+  Replica(const Replica&) = delete;
+  Replica& operator=(const Replica&) = delete;
+
+  // Ticks and performs Readies until stop(), a storage failure, or its frame is destroyed.
+  io::Task<void> run();
+  void stop();
+
+  // Hands an incoming message of this group to the core; effects are performed by run().
+  void step(const Message& message);
+
+  // Appends one producer batch if this replica leads, and answers per `acks` within `timeout`.
+  // The batch is stored verbatim but for baseOffset and partitionLeaderEpoch.
+  io::Task<ProposeOutcome> propose(std::vector<std::byte> batch, Acks acks, io::Duration timeout);
+
+  Role role() const { return core_->role(); }
+  NodeId leader() const { return core_->leader(); }
+  Term term() const { return core_->term(); }
+  GroupId group() const { return group_; }
+  // Consumers read below this: committed and durable here.
+  Offset high_watermark() const { return high_watermark_; }
+  bool failed() const { return failed_; }
+  const RaftCore& core() const { return *core_; }
+  storage::PartitionLog& log() { return *log_; }
+
+ private:
+  Replica(io::Env& env, std::string directory, GroupId group, ReplicaOptions options,
+          Transport& transport);
+  io::Task<io::Result<void>> restore(Configuration bootstrap);
+  io::Task<io::Result<void>> validate_epochs();
+  // The entry holding `offset` in the log.
+  io::Task<io::Result<EntryMeta>> meta_at(Offset offset);
+  io::Task<io::Result<void>> perform(Ready& ready);
+  io::Task<io::Result<void>> write_log(Ready& ready);
+  io::Task<io::Result<void>> append_entries(std::vector<Entry>& entries);
+  io::Task<void> send_all(std::vector<Message>& messages);
+  io::Task<Offset> attach_entries(AppendRequest& append);
+  void expose_commit(Offset committed);
+  io::Task<io::Result<void>> checkpoint_high_watermark();
+  void fail(const io::Error& error);
+  // What a waiting proposal learns now; nullopt while undecided.
+  std::optional<ReplicaError> settled(const ProposeOutcome& proposal, Acks acks) const;
+
+  io::Env& env_;
+  std::string directory_;
+  GroupId group_;
+  ReplicaOptions options_;
+  Transport& transport_;
+  std::unique_ptr<storage::PartitionLog> log_;
+  std::unique_ptr<RaftCore> core_;
+  std::vector<TermStart> epochs_;  // what the leader epoch checkpoint holds
+  Configuration base_configuration_;
+  Offset appended_last_ = -1;  // the log's end after the Readies performed so far
+  Offset high_watermark_ = 0;
+  Offset checkpointed_high_watermark_ = 0;
+  bool failed_ = false;
+  bool stopping_ = false;
+  io::Condition wake_;      // the core may have a Ready
+  io::Condition progress_;  // a Ready was performed, or the replica stopped
+};
+
+}  // namespace strand::raft

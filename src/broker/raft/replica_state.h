@@ -1,0 +1,53 @@
+// The small files a replica keeps beside its partition's segments, each rewritten atomically
+// (storage/atomic_file.h) and checked by a CRC-32C on read:
+//   raft-state               the hard state: term and vote (stored before anything that needs it)
+//   leader-epoch-checkpoint  the term boundaries of the log (like Kafka's file of that name: the
+//                            offset at which each term's entries start, beginning with the term of
+//                            log start - 1) and the configuration in effect before the log start
+//                            (for now the bootstrap configuration; configuration entries in the
+//                            log are not yet replayed on open)
+//   high-watermark-checkpoint  a high watermark this replica exposed (so committed and durable
+//                            here), written every few seconds like Kafka's
+//                            replication-offset-checkpoint; restores the commit index on open
+// A missing file means a fresh replica; a file that fails its check is kCorrupt.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "broker/raft/configuration.h"
+#include "broker/raft/term_index.h"
+#include "broker/raft/types.h"
+#include "io/file_system.h"
+
+namespace strand::raft {
+
+inline constexpr char kHardStateFileName[] = "raft-state";
+inline constexpr char kEpochCheckpointFileName[] = "leader-epoch-checkpoint";
+inline constexpr char kHighWatermarkFileName[] = "high-watermark-checkpoint";
+inline constexpr std::size_t kEpochsMax = 1 << 16;
+
+struct EpochCheckpoint {
+  std::vector<TermStart> epochs;  // strictly increasing terms and offsets, never empty
+  Configuration configuration;    // in effect before the log start offset
+};
+
+io::Task<io::Result<void>> write_hard_state(io::FileSystem& fs, std::string directory,
+                                            HardState state);
+// nullopt if the file does not exist.
+io::Task<io::Result<std::optional<HardState>>> read_hard_state(io::FileSystem& fs,
+                                                               std::string directory);
+
+io::Task<io::Result<void>> write_epoch_checkpoint(io::FileSystem& fs, std::string directory,
+                                                  EpochCheckpoint checkpoint);
+io::Task<io::Result<std::optional<EpochCheckpoint>>> read_epoch_checkpoint(io::FileSystem& fs,
+                                                                           std::string directory);
+
+io::Task<io::Result<void>> write_high_watermark(io::FileSystem& fs, std::string directory,
+                                                Offset high_watermark);
+// nullopt if the file does not exist.
+io::Task<io::Result<std::optional<Offset>>> read_high_watermark(io::FileSystem& fs,
+                                                                std::string directory);
+
+}  // namespace strand::raft
