@@ -13,29 +13,12 @@
 #include "broker/protocol/delete_topics.h"
 #include "broker/protocol/describe_cluster.h"
 #include "broker/protocol/describe_configs.h"
+#include "message_test_support.h"
 
 namespace strand::protocol {
 namespace {
 
-std::vector<std::byte> bytes(std::initializer_list<int> values) {
-  std::vector<std::byte> out;
-  for (int v : values) out.push_back(static_cast<std::byte>(v));
-  return out;
-}
-
-// Writes `value`, checks the bytes, then reads them back and checks nothing is left over.
-template <typename T, typename Write, typename Read>
-void expect_wire(const T& value, std::int16_t version, Write write, Read read,
-                 const std::vector<std::byte>& expected) {
-  Writer writer;
-  write(writer, value, version);
-  EXPECT_EQ(writer.bytes(), expected);
-  Reader reader(expected);
-  const T back = read(reader, version);
-  ASSERT_TRUE(reader.ok()) << reader.error_message();
-  EXPECT_EQ(reader.remaining(), 0u);
-  EXPECT_TRUE(back == value);
-}
+using namespace test_support;
 
 TEST(CreateTopics, V4RequestMatchesTheWireLayout) {
   CreateTopicsRequest request;

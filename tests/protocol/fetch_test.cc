@@ -7,44 +7,12 @@
 #include <string_view>
 #include <vector>
 
+#include "message_test_support.h"
+
 namespace strand::protocol {
 namespace {
 
-// Appends `value` big-endian in `width` bytes, so expected layouts are spelled out by hand rather
-// than produced by the Writer under test.
-void put(std::vector<std::byte>& out, std::int64_t value, int width) {
-  for (int shift = (width - 1) * 8; shift >= 0; shift -= 8) {
-    out.push_back(static_cast<std::byte>((static_cast<std::uint64_t>(value) >> shift) & 0xff));
-  }
-}
-
-void put_string(std::vector<std::byte>& out, std::string_view text) {
-  put(out, static_cast<std::int64_t>(text.size()), 2);
-  for (char c : text) out.push_back(static_cast<std::byte>(c));
-}
-
-void put_bytes(std::vector<std::byte>& out, const std::vector<std::byte>& bytes) {
-  put(out, static_cast<std::int64_t>(bytes.size()), 4);
-  out.insert(out.end(), bytes.begin(), bytes.end());
-}
-
-std::vector<std::byte> to_bytes(const std::vector<std::uint8_t>& raw) {
-  std::vector<std::byte> out;
-  for (std::uint8_t b : raw) out.push_back(static_cast<std::byte>(b));
-  return out;
-}
-
-template <typename F>
-auto small_vector(F make) {
-  std::vector<decltype(make())> out(*rc::gen::inRange<std::size_t>(0, 4));
-  for (auto& element : out) element = make();
-  return out;
-}
-
-std::string gen_name() { return *rc::gen::container<std::string>(rc::gen::inRange('a', '{')); }
-
-std::int32_t gen_i32() { return *rc::gen::arbitrary<std::int32_t>(); }
-std::int64_t gen_i64() { return *rc::gen::arbitrary<std::int64_t>(); }
+using namespace test_support;
 
 // Only the fields `version` carries are set; the rest keep their defaults.
 FetchRequest gen_request(std::int16_t version) {

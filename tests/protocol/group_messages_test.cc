@@ -20,29 +20,12 @@
 #include "broker/protocol/offset_delete.h"
 #include "broker/protocol/offset_fetch.h"
 #include "broker/protocol/sync_group.h"
+#include "message_test_support.h"
 
 namespace strand::protocol {
 namespace {
 
-std::vector<std::byte> bytes(std::initializer_list<int> values) {
-  std::vector<std::byte> out;
-  for (int v : values) out.push_back(static_cast<std::byte>(v));
-  return out;
-}
-
-// Writes `value`, checks the bytes, then reads them back and checks nothing is left over.
-template <typename T, typename Write, typename Read>
-void expect_wire(const T& value, std::int16_t version, Write write, Read read,
-                 const std::vector<std::byte>& expected) {
-  Writer writer;
-  write(writer, value, version);
-  EXPECT_EQ(writer.bytes(), expected);
-  Reader reader(expected);
-  const T back = read(reader, version);
-  ASSERT_TRUE(reader.ok()) << reader.error_message();
-  EXPECT_EQ(reader.remaining(), 0u);
-  EXPECT_TRUE(back == value);
-}
+using namespace test_support;
 
 TEST(FindCoordinator, V1RequestAndResponseMatchTheWireLayout) {
   expect_wire(FindCoordinatorRequest{"g1", 0}, 1, write_find_coordinator_request,
@@ -272,14 +255,6 @@ TEST(OffsetDelete, V0RequestAndResponseMatchTheWireLayout) {
 
 // ---- Properties -------------------------------------------------------------------------------
 
-template <typename F>
-auto small_vector(F make) {
-  std::vector<decltype(make())> out(*rc::gen::inRange<std::size_t>(0, 4));
-  for (auto& element : out) element = make();
-  return out;
-}
-
-std::string gen_name() { return *rc::gen::container<std::string>(rc::gen::inRange('a', '{')); }
 std::optional<std::string> gen_nullable() {
   if (*rc::gen::arbitrary<bool>()) return std::nullopt;
   return gen_name();

@@ -12,6 +12,7 @@
 #include "broker/protocol/batch_builder.h"
 #include "broker/protocol/byte_order.h"
 #include "broker/protocol/error_code.h"
+#include "broker_sim_support.h"
 #include "client/requests.h"
 #include "io/task_scope.h"
 #include "sim/sim_node.h"
@@ -35,24 +36,15 @@ BrokerConfig sim_config() {
 
 // The broker's program: start, then serve until the node crashes (which destroys this frame).
 io::Task<void> run_broker(io::Env& env) {
-  Broker broker(env, sim_config());
-  io::Result<void> started = co_await broker.start();
-  STRAND_ASSERT(started.ok(), "the simulated broker starts");
-  io::Event forever;
-  co_await forever.wait();
+  BrokerConfig config = sim_config();
+  return testing::serve_until_crashed(env, std::move(config));
 }
 
 io::Task<io::Result<std::unique_ptr<client::KafkaConnection>>> connect(io::Env& env) {
-  // The broker boots at the first event; retry until it listens.
-  // A named address: GCC 12 miscompiles braced temporaries passed by value to a coroutine.
-  const io::Address address{"broker", kPort};
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    io::Result<std::unique_ptr<client::KafkaConnection>> connection =
-        co_await client::KafkaConnection::connect(env, address, "sim-client");
-    if (connection) co_return std::move(connection);
-    co_await env.clock().sleep(Duration::ms(100));
-  }
-  co_return io::Error{io::ErrorKind::kRefused, "broker never listened"};
+  // Named arguments: GCC 12 miscompiles braced temporaries passed by value to a coroutine.
+  io::Address address{"broker", kPort};
+  std::string client_id = "sim-client";
+  return testing::connect_when_listening(env, std::move(address), std::move(client_id));
 }
 
 std::vector<std::byte> batch_of(const std::string& key, const std::string& value) {
@@ -176,7 +168,8 @@ TEST(BrokerSim, ProducedRecordsComeBackByteExactAtDenseOffsets) {
   }
 }
 
-// ---- Shutdown ------------------------------------------------------------------------------------
+// ---- Shutdown
+// ------------------------------------------------------------------------------------
 
 struct ShutdownProbe {
   io::Event stop;
@@ -225,8 +218,8 @@ TEST(BrokerSim, ShutdownAnswersLongPollsAndClosesLogsCleanly) {
   world.run_for(Duration::s(2));
   ASSERT_FALSE(poll.answered) << "the fetch is still waiting for data";
   probe.stop.set();
-  ASSERT_TRUE(world.run_until([&] { return probe.closed_cleanly && poll.answered; },
-                              Duration::s(5)));
+  ASSERT_TRUE(
+      world.run_until([&] { return probe.closed_cleanly && poll.answered; }, Duration::s(5)));
   EXPECT_EQ(poll.error_code, 0);
   EXPECT_LT((probe.closed_at - probe.stopped_at).count_ms(), 1000);
   const std::string marker_path = "data/quiet-0/clean_shutdown";

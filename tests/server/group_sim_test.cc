@@ -8,6 +8,7 @@
 
 #include "broker/broker.h"
 #include "broker/protocol/error_code.h"
+#include "broker_sim_support.h"
 #include "client/requests.h"
 #include "sim/sim_node.h"
 #include "sim/sim_world.h"
@@ -30,22 +31,15 @@ BrokerConfig group_config() {
 }
 
 io::Task<void> run_broker(io::Env& env) {
-  Broker broker(env, group_config());
-  io::Result<void> started = co_await broker.start();
-  STRAND_ASSERT(started.ok(), "the simulated broker starts");
-  io::Event forever;
-  co_await forever.wait();
+  BrokerConfig config = group_config();
+  return testing::serve_until_crashed(env, std::move(config));
 }
 
 io::Task<io::Result<std::unique_ptr<client::KafkaConnection>>> connect(io::Env& env) {
-  const io::Address address{"broker", kPort};
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    io::Result<std::unique_ptr<client::KafkaConnection>> connection =
-        co_await client::KafkaConnection::connect(env, address, "sim-consumer");
-    if (connection) co_return std::move(connection);
-    co_await env.clock().sleep(Duration::ms(100));
-  }
-  co_return io::Error{io::ErrorKind::kRefused, "broker never listened"};
+  // Named arguments: GCC 12 miscompiles braced temporaries passed by value to a coroutine.
+  io::Address address{"broker", kPort};
+  std::string client_id = "sim-consumer";
+  return testing::connect_when_listening(env, std::move(address), std::move(client_id));
 }
 
 io::Error failed(const std::string& what) { return io::Error{io::ErrorKind::kInvalid, what}; }

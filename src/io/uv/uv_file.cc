@@ -55,17 +55,35 @@ Task<Result<void>> UvFile::wait_write_turn(std::string_view operation) {
 Task<Result<std::size_t>> UvFile::read_at(std::uint64_t offset, std::span<std::byte> target) {
   std::size_t filled = 0;
   while (filled < target.size()) {
-    Result<std::size_t> got = co_await read_once(offset + filled, target.subspan(filled));
+    Result<std::vector<std::byte>> got =
+        co_await read_once(offset + filled, target.size() - filled);
     if (!got) co_return std::move(got).error();
-    if (*got == 0) break;  // end of file
-    filled += *got;
+    if (got->empty()) break;  // end of file
+    std::memcpy(target.data() + filled, got->data(), got->size());
+    filled += got->size();
   }
   co_return filled;
 }
 
-// The pool thread reads into the request's own buffer (it must outlive a cancelled caller); here
-// that buffer is handed over instead of copied.
 Task<Result<std::vector<std::byte>>> UvFile::read_bytes(std::uint64_t offset, std::size_t length) {
+  Result<std::vector<std::byte>> first = co_await read_once(offset, length);
+  if (!first) co_return std::move(first).error();
+  std::vector<std::byte> bytes = std::move(*first);
+  // A short read before the end of the file (or one capped at kRequestBytesMax): read on.
+  for (std::uint64_t reads = 0; !bytes.empty() && bytes.size() < length; ++reads) {
+    STRAND_ASSERT(reads <= length, "each read makes progress");
+    Result<std::vector<std::byte>> more =
+        co_await read_once(offset + bytes.size(), length - bytes.size());
+    if (!more) co_return std::move(more).error();
+    if (more->empty()) break;  // end of file
+    bytes.insert(bytes.end(), more->begin(), more->end());
+  }
+  co_return std::move(bytes);
+}
+
+// One pread on the pool. Its thread reads into the request's own buffer (which must outlive a
+// cancelled caller); that buffer is handed over rather than copied.
+Task<Result<std::vector<std::byte>>> UvFile::read_once(std::uint64_t offset, std::size_t length) {
   if (closed_) co_return closed_file("read", core_->path);
   FsCall call(core_);
   call.request_bytes().resize(std::min(length, kRequestBytesMax));
@@ -78,29 +96,7 @@ Task<Result<std::vector<std::byte>>> UvFile::read_bytes(std::uint64_t offset, st
   STRAND_ASSERT(count <= length, "a read returns at most what was asked");
   std::vector<std::byte> bytes = std::move(call.bytes());
   bytes.resize(count);
-  if (count == 0 || count == length) co_return std::move(bytes);
-  // A short read before the end of the file (or a request cap): read the rest in place.
-  bytes.resize(length);
-  std::span<std::byte> rest = std::span<std::byte>(bytes).subspan(count);
-  Result<std::size_t> got = co_await read_at(offset + count, rest);
-  if (!got) co_return std::move(got).error();
-  bytes.resize(count + *got);
   co_return std::move(bytes);
-}
-
-Task<Result<std::size_t>> UvFile::read_once(std::uint64_t offset, std::span<std::byte> target) {
-  if (closed_) co_return closed_file("read", core_->path);
-  FsCall call(core_);
-  call.request_bytes().resize(std::min(target.size(), kRequestBytesMax));
-  const uv_buf_t buffer = call.request_buffer();
-  call.submitted(uv_fs_read(core_->loop, call.request(), core_->fd, &buffer, 1,
-                            static_cast<std::int64_t>(offset), fs_callback));
-  co_await call;
-  if (call.result() < 0) co_return file_error(static_cast<int>(call.result()), "read", path());
-  const auto count = static_cast<std::size_t>(call.result());
-  STRAND_ASSERT(count <= target.size(), "a read returns at most what was asked");
-  std::memcpy(target.data(), call.bytes().data(), count);
-  co_return count;
 }
 
 Task<Result<void>> UvFile::append(std::span<const std::byte> bytes) {

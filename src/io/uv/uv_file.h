@@ -49,7 +49,7 @@ class UvFile final : public File {
   Task<Result<void>> wait_write_turn(std::string_view operation);
   Task<Result<void>> write_fully(std::uint64_t offset, std::span<const std::byte> bytes,
                                  std::string_view operation);
-  Task<Result<std::size_t>> read_once(std::uint64_t offset, std::span<std::byte> target);
+  Task<Result<std::vector<std::byte>>> read_once(std::uint64_t offset, std::size_t length);
   Task<Result<void>> flush(std::string_view operation, Flush what);
 
   std::shared_ptr<FileCore> core_;
