@@ -23,6 +23,7 @@ struct Slot {
   io::TaskScope* scope = nullptr;
 };
 std::map<NodeId, Slot> g_slots;
+ClusterOptions g_options;
 
 std::string host_of(NodeId id) { return "broker" + std::to_string(id); }
 
@@ -41,6 +42,7 @@ io::Task<void> run_broker(io::Env& env, NodeId id) {
   STRAND_ASSERT(listening.ok(), "the raft port is free");
   ReplicaOptions options;
   options.raft.self = id;
+  options.log = g_options.log;
   Configuration bootstrap{{1, 2, 3}, {}};
   io::Result<std::unique_ptr<Replica>> opened =
       co_await Replica::open(env, kDirectory, kTestGroup, bootstrap, options, transport);
@@ -84,6 +86,18 @@ io::Task<void> produce(Replica* replica, sim::SimWorld* world, Stream* stream, i
   }
 }
 
+io::Task<void> run_retention(Replica* replica, bool* ok, bool* done) {
+  io::Result<storage::RetentionResult> removed = co_await replica->apply_retention();
+  *ok = removed.ok();
+  *done = true;
+}
+
+io::Task<void> run_change(Replica* replica, ConfigChange change, ProposeOutcome* out, bool* done) {
+  ProposeOutcome outcome = co_await replica->change_configuration(change, io::Duration::s(10));
+  *out = outcome;
+  *done = true;
+}
+
 io::Task<void> read_whole_log(Replica* replica, std::vector<std::byte>* out, bool* done) {
   storage::PartitionLog& log = replica->log();
   Offset next = log.log_start_offset();
@@ -115,8 +129,9 @@ std::vector<std::byte> make_batch(std::uint64_t tag) {
   return protocol::build_batch(records);
 }
 
-ReplicaCluster::ReplicaCluster(std::uint64_t seed) : world_(seed) {
+ReplicaCluster::ReplicaCluster(std::uint64_t seed, ClusterOptions options) : world_(seed) {
   g_slots.clear();
+  g_options = options;
   const sim::BootFunction boots[] = {boot1, boot2, boot3};
   for (NodeId id = 1; id <= kBrokers; ++id) {
     nodes_.emplace(id, std::make_unique<sim::SimNode>(world_, sim::NodeId{std::uint32_t(id)},
@@ -188,6 +203,23 @@ void ReplicaCluster::isolate(NodeId id) {
 }
 
 void ReplicaCluster::heal() { world_.network().heal(); }
+
+bool ReplicaCluster::apply_retention(NodeId id) {
+  bool ok = false;
+  bool done = false;
+  g_slots.at(id).scope->spawn(run_retention(replica(id), &ok, &done));
+  const bool finished = world_.run_until([&] { return done; }, io::Duration::s(60));
+  return finished && ok;
+}
+
+ProposeOutcome ReplicaCluster::change_configuration(NodeId id, ConfigChange change) {
+  ProposeOutcome outcome;
+  bool done = false;
+  g_slots.at(id).scope->spawn(run_change(replica(id), change, &outcome, &done));
+  const bool finished = world_.run_until([&] { return done; }, io::Duration::s(30));
+  STRAND_ASSERT(finished, "a configuration change answers within its timeout");
+  return outcome;
+}
 
 bool ReplicaCluster::wait_converged(io::Duration limit) {
   return world_.run_until(

@@ -40,9 +40,14 @@ struct Stream {
   NodeId leader_hint = kNoNode;             // from the last error
 };
 
+// What every broker's replica is opened with.
+struct ClusterOptions {
+  storage::LogConfig log;
+};
+
 class ReplicaCluster {
  public:
-  explicit ReplicaCluster(std::uint64_t seed);
+  explicit ReplicaCluster(std::uint64_t seed, ClusterOptions options = {});
   ~ReplicaCluster();
 
   sim::SimWorld& world() { return world_; }
@@ -65,6 +70,11 @@ class ReplicaCluster {
   void restart(NodeId id);
   void isolate(NodeId id);
   void heal();
+
+  // Runs Replica::change_configuration on `id` to completion (10 s timeout).
+  ProposeOutcome change_configuration(NodeId id, ConfigChange change);
+  // Runs the replica's retention on `id` to completion; false if it failed.
+  bool apply_retention(NodeId id);
 
   // Runs until every replica is up and all agree on the leader's log end as high watermark.
   bool wait_converged(io::Duration limit);

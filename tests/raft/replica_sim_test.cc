@@ -171,6 +171,148 @@ TEST(RaftReplica, PowerFailureOfAllBrokersLosesNoAcknowledgedBatch) {
   }
 }
 
+// quorum_reachable() (acks=all's NOT_ENOUGH_REPLICAS) turns false within an election timeout
+// of a leader losing both followers, and true again on the leader after the heal.
+TEST(RaftReplica, QuorumReachableFollowsFollowerContact) {
+  for (std::uint64_t seed : seeds(700)) {
+    const std::string where = rerun(seed);
+    ReplicaCluster cluster(seed);
+    ASSERT_TRUE(cluster.wait_for_leader(Duration::s(30))) << where;
+    const NodeId leader = *cluster.leader();
+    ASSERT_TRUE(cluster.world().run_until(
+        [&] { return cluster.replica(leader)->quorum_reachable(); }, Duration::s(5)))
+        << where << cluster.describe();
+    for (NodeId id = 1; id <= kBrokers; ++id) {
+      if (id != leader) {
+        EXPECT_FALSE(cluster.replica(id)->quorum_reachable()) << where << ": a follower";
+      }
+    }
+    for (NodeId id = 1; id <= kBrokers; ++id) {
+      if (id != leader) cluster.isolate(id);
+    }
+    // election timeout = 10 ticks of 100 ms, plus a tick of slack.
+    ASSERT_TRUE(cluster.world().run_until(
+        [&] { return !cluster.replica(leader)->quorum_reachable(); }, Duration::ms(1100)))
+        << where << cluster.describe();
+    cluster.heal();
+    ASSERT_TRUE(cluster.world().run_until(
+        [&] {
+          std::optional<NodeId> lead = cluster.leader();
+          return lead && cluster.replica(*lead)->quorum_reachable();
+        },
+        Duration::s(30)))
+        << where << cluster.describe();
+    Stream stream;
+    cluster.start_stream(*cluster.leader(), stream, 1, 3, Duration::s(10));
+    ASSERT_TRUE(cluster.wait_stream(stream, Duration::s(30))) << where;
+    EXPECT_EQ(stream.acked.size(), 3u) << where << cluster.describe();
+  }
+}
+
+// A follower down while the leader's retention deletes what it lacks comes back, restarts its
+// log at the leader's log start offset, and then holds exactly the leader's log from there.
+TEST(RaftReplica, FollowerBehindRetentionRestartsAtLeaderLogStart) {
+  for (std::uint64_t seed : seeds(800)) {
+    const std::string where = rerun(seed);
+    ClusterOptions options;
+    options.log.segment_bytes = 1024;
+    options.log.retention_bytes = 2048;
+    ReplicaCluster cluster(seed, options);
+    ASSERT_TRUE(cluster.wait_for_leader(Duration::s(30))) << where;
+    const NodeId leader = *cluster.leader();
+    const NodeId lagging = leader % kBrokers + 1;
+    Stream before;
+    cluster.start_stream(leader, before, 1, 5, Duration::s(10));
+    ASSERT_TRUE(cluster.wait_stream(before, Duration::s(30))) << where;
+    ASSERT_TRUE(cluster.wait_converged(Duration::s(30))) << where << cluster.describe();
+    cluster.crash(lagging);
+    const Offset lagging_end = before.acked.back().base_offset + 1;
+    Stream during;
+    cluster.start_stream(leader, during, 2, 60, Duration::s(10));
+    ASSERT_TRUE(cluster.wait_stream(during, Duration::s(120))) << where;
+    ASSERT_EQ(during.acked.size(), 120u) << where << cluster.describe();
+    ASSERT_TRUE(cluster.world().run_until(
+        [&] {
+          Replica* r = cluster.replica(leader);
+          return r->high_watermark() == r->log().next_offset();
+        },
+        Duration::s(10)))
+        << where;
+    ASSERT_TRUE(cluster.apply_retention(leader)) << where;
+    const Offset start = cluster.replica(leader)->log().log_start_offset();
+    ASSERT_GT(start, lagging_end + 1) << where << ": retention removed too little";
+    EXPECT_EQ(cluster.replica(leader)->core().log_start_offset(), start) << where;
+    cluster.restart(lagging);
+    Stream after;
+    ASSERT_TRUE(cluster.world().run_until([&] { return cluster.replica(lagging) != nullptr; },
+                                          Duration::s(10)))
+        << where;
+    cluster.start_stream(leader, after, 1, 5, Duration::s(10));
+    ASSERT_TRUE(cluster.wait_stream(after, Duration::s(60))) << where;
+    ASSERT_TRUE(cluster.wait_converged(Duration::s(60))) << where << cluster.describe();
+    EXPECT_EQ(cluster.replica(lagging)->log().log_start_offset(), start) << where;
+    EXPECT_FALSE(cluster.replica(lagging)->failed()) << where;
+    std::map<NodeId, std::vector<std::byte>> logs = cluster.read_logs();
+    std::map<NodeId, std::vector<std::byte>> compared{{leader, logs[leader]},
+                                                      {lagging, logs[lagging]}};
+    std::vector<Acked> acked;
+    for (const Stream* stream : {&during, &after}) {
+      for (const Acked& ack : stream->acked) {
+        if (ack.base_offset >= start) acked.push_back(ack);
+      }
+    }
+    std::optional<std::string> problem = check_logs(compared, acked);
+    EXPECT_FALSE(problem) << where << ": " << *problem;
+    EXPECT_FALSE(cluster.violation()) << where << ": " << *cluster.violation();
+    // The restarted log survives a restart of its broker.
+    cluster.crash(lagging);
+    cluster.restart(lagging);
+    ASSERT_TRUE(cluster.wait_converged(Duration::s(60))) << where << cluster.describe();
+    EXPECT_EQ(cluster.replica(lagging)->log().log_start_offset(), start) << where;
+  }
+}
+
+// A configuration entry in the log wins over the bootstrap after a restart of every broker:
+// the group shrunk to two voters stays shrunk, and still commits.
+TEST(RaftReplica, ConfigurationEntriesAreReplayedOnOpen) {
+  for (std::uint64_t seed : seeds(900)) {
+    const std::string where = rerun(seed);
+    ReplicaCluster cluster(seed);
+    ASSERT_TRUE(cluster.wait_for_leader(Duration::s(30))) << where;
+    const NodeId leader = *cluster.leader();
+    Stream warmup;
+    cluster.start_stream(leader, warmup, 1, 3, Duration::s(10));
+    ASSERT_TRUE(cluster.wait_stream(warmup, Duration::s(30))) << where;
+    const NodeId removed = leader % kBrokers + 1;
+    ProposeOutcome changed =
+        cluster.change_configuration(leader, ConfigChange{ConfigChangeKind::kRemoveNode, removed});
+    ASSERT_TRUE(changed.ok()) << where << ": " << replica_error_name(changed.error);
+    for (NodeId id = 1; id <= kBrokers; ++id) cluster.crash(id);
+    for (NodeId id = 1; id <= kBrokers; ++id) cluster.restart(id);
+    ASSERT_TRUE(cluster.world().run_until(
+        [&] {
+          for (NodeId id = 1; id <= kBrokers; ++id) {
+            if (cluster.replica(id) == nullptr) return false;
+          }
+          return true;
+        },
+        Duration::s(10)))
+        << where;
+    for (NodeId id = 1; id <= kBrokers; ++id) {
+      if (id == removed) continue;
+      const Configuration& config = cluster.replica(id)->core().configuration();
+      EXPECT_EQ(config.voters.size(), 2u) << where << ": broker " << id;
+      EXPECT_FALSE(config.contains(removed)) << where << ": broker " << id;
+    }
+    ASSERT_TRUE(cluster.wait_for_leader(Duration::s(30))) << where;
+    Stream after;
+    cluster.start_stream(*cluster.leader(), after, 1, 3, Duration::s(10));
+    ASSERT_TRUE(cluster.wait_stream(after, Duration::s(60))) << where;
+    EXPECT_EQ(after.acked.size(), 3u) << where << cluster.describe();
+    EXPECT_FALSE(cluster.violation()) << where << ": " << *cluster.violation();
+  }
+}
+
 // Random faults for a minute of simulated time (crashes, restarts, power failures, isolations,
 // lossy links) under a continuous acks=all load; then heal and check.
 // Returns the world's trace hash.

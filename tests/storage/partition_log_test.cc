@@ -481,5 +481,151 @@ TEST_F(PartitionLogTest, FailedSyncFailsTheLogUntilReopened) {
   EXPECT_EQ(append(*reopened, 1, "c").base_offset, end);
 }
 
+TEST_F(PartitionLogTest, TruncateFullyStartsEmptyAtOffsetDurably) {
+  const LogConfig config{.segment_bytes = 300};
+  auto log = open_log(config);
+  for (int i = 0; i < 10; ++i) append(*log, 2, "old" + std::to_string(i));
+  ASSERT_TRUE(run(log->sync()).ok());
+  ASSERT_GT(log->segments_count(), 2u);
+  auto same_end = run(log->truncate_fully_and_start_at(log->next_offset()));
+  ASSERT_FALSE(same_end.ok());
+  EXPECT_EQ(same_end.error().kind, io::ErrorKind::kInvalid);
+  ASSERT_TRUE(run(log->truncate_fully_and_start_at(1000)).ok());
+  EXPECT_EQ(log->log_start_offset(), 1000);
+  EXPECT_EQ(log->next_offset(), 1000);
+  EXPECT_EQ(log->high_watermark(), 1000);
+  EXPECT_EQ(log->segments_count(), 1u);
+  EXPECT_EQ(run(log->read(10, 1 << 20)).error().kind, io::ErrorKind::kOutOfRange);
+  crash(log, 11);
+  auto reopened = open_log(config);
+  EXPECT_EQ(reopened->log_start_offset(), 1000);
+  EXPECT_EQ(reopened->next_offset(), 1000);
+  EXPECT_EQ(reopened->segments_count(), 1u);
+  EXPECT_EQ(append(*reopened, 3, "new").base_offset, 1000);
+  auto bytes = run(reopened->read(1000, 1 << 20));
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(batches_in(*bytes),
+            (std::vector<std::pair<std::int64_t, std::string>>{{1000, "new-v0"}}));
+}
+
+// Lets `budget` name operations through (open, rename, remove, sync_dir), then fails every one:
+// the process died there. Open files keep working, as their writes were already issued.
+class DyingFileSystem final : public io::FileSystem {
+ public:
+  explicit DyingFileSystem(io::FileSystem& target) : target_(target) {}
+  std::optional<int> budget;
+
+  io::Task<io::Result<std::unique_ptr<io::File>>> open(const std::string& path,
+                                                       io::OpenMode mode) override {
+    if (!spend()) co_return dead();
+    co_return co_await target_.open(path, mode);
+  }
+  io::Task<io::Result<void>> rename(const std::string& a, const std::string& b) override {
+    if (!spend()) co_return dead();
+    co_return co_await target_.rename(a, b);
+  }
+  io::Task<io::Result<void>> remove(const std::string& path) override {
+    if (!spend()) co_return dead();
+    co_return co_await target_.remove(path);
+  }
+  io::Task<io::Result<std::vector<std::string>>> list(const std::string& d) override {
+    return target_.list(d);
+  }
+  io::Task<io::Result<void>> make_dirs(const std::string& d) override {
+    return target_.make_dirs(d);
+  }
+  io::Task<io::Result<void>> sync_dir(const std::string& d) override {
+    if (!spend()) co_return dead();
+    co_return co_await target_.sync_dir(d);
+  }
+  io::Task<io::Result<bool>> exists(const std::string& path) override {
+    return target_.exists(path);
+  }
+
+ private:
+  bool spend() {
+    if (!budget) return true;
+    if (*budget <= 0) return false;
+    *budget -= 1;
+    return true;
+  }
+  static io::Error dead() { return io::Error{io::ErrorKind::kIoError, "the process died"}; }
+  io::FileSystem& target_;
+};
+
+class DyingEnv final : public io::Env {
+ public:
+  explicit DyingEnv(io::Env& target) : target_(target), fs_(target.fs()) {}
+  io::Clock& clock() override { return target_.clock(); }
+  io::Network& net() override { return target_.net(); }
+  io::FileSystem& fs() override { return fs_; }
+  io::Random& rng() override { return target_.rng(); }
+  io::Executor& executor() override { return target_.executor(); }
+  DyingFileSystem& dying_fs() { return fs_; }
+
+ private:
+  io::Env& target_;
+  DyingFileSystem fs_;
+};
+
+// A crash at any point of truncate_fully_and_start_at reopens either the old log, whole, or an
+// empty log at the new offset that appends there; never a mix, never an empty log elsewhere.
+TEST(PartitionLogCrash, CrashDuringTruncateFullyReopensOldLogOrEmptyAtOffset) {
+  const LogConfig config{.segment_bytes = 300};
+  const std::string directory = "data/topic-0";
+  int restarted_count = 0;
+  int old_count = 0;
+  for (int budget = 0; budget < 40; ++budget) {
+    for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+      const std::string where =
+          "budget " + std::to_string(budget) + " crash seed " + std::to_string(seed);
+      sim::SimDisk disk;
+      ManualClock clock;
+      StorageEnv base(disk, clock, seed);
+      DyingEnv env(base);
+      auto opened = run(PartitionLog::open(env, directory, config));
+      ASSERT_TRUE(opened.ok()) << where;
+      std::unique_ptr<PartitionLog> log = std::move(*opened);
+      for (int i = 0; i < 8; ++i) {
+        std::vector<std::byte> batch = make_batch(2, clock.wall_ms(), "o" + std::to_string(i));
+        auto appended = run(log->append(std::move(batch), 1, BatchOrigin::kClient));
+        ASSERT_TRUE(appended.ok()) << where;
+      }
+      ASSERT_TRUE(run(log->advance_start_offset(2)).ok()) << where;
+      ASSERT_TRUE(run(log->sync()).ok()) << where;
+      const std::int64_t old_end = log->next_offset();
+      env.dying_fs().budget = budget;
+      const bool done = run(log->truncate_fully_and_start_at(500)).ok();
+      log.reset();
+      io::SeededRandom random(seed);
+      disk.crash(random);
+      StorageEnv after(disk, clock, seed);
+      auto reopened = run(PartitionLog::open(after, directory, config));
+      ASSERT_TRUE(reopened.ok()) << where << ": " << reopened.error().to_string();
+      PartitionLog& back = **reopened;
+      if (back.log_start_offset() == 500) {
+        restarted_count += 1;
+        EXPECT_EQ(back.next_offset(), 500) << where;
+        EXPECT_EQ(back.segments_count(), 1u) << where;
+      } else {
+        EXPECT_FALSE(done) << where << ": a finished restart was undone";
+        old_count += 1;
+        EXPECT_EQ(back.log_start_offset(), 2) << where;
+        EXPECT_EQ(back.next_offset(), old_end) << where;
+        auto bytes = run(back.read(2, 1 << 20));
+        ASSERT_TRUE(bytes.ok()) << where;
+        EXPECT_EQ(batches_in(*bytes).front().first, 2) << where;
+      }
+      std::vector<std::byte> batch = make_batch(1, clock.wall_ms(), "n");
+      auto appended = run(back.append(std::move(batch), 1, BatchOrigin::kClient));
+      ASSERT_TRUE(appended.ok()) << where;
+      EXPECT_EQ(appended->base_offset, back.log_start_offset() == 500 ? 500 : old_end) << where;
+    }
+  }
+  // Both outcomes are reached, so the test covers the crash points in between.
+  EXPECT_GT(restarted_count, 0);
+  EXPECT_GT(old_count, 0);
+}
+
 }  // namespace
 }  // namespace strand::storage

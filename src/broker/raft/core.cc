@@ -179,10 +179,16 @@ void RaftCore::become_candidate() {
 void RaftCore::become_leader() {
   STRAND_ASSERT(role_ == Role::kCandidate, "only a candidate becomes leader");
   STRAND_ASSERT(voted_for_ == config_.self, "a leader voted for itself");
+  const std::map<NodeId, bool> votes = votes_;  // reset_for_term clears them
   reset_for_term(term_);
   role_ = Role::kLeader;
   leader_ = config_.self;
   sync_progress_with_configuration();
+  // A vote for this term is an answer heard now.
+  for (auto& [peer, progress] : progress_) {
+    auto vote = votes.find(peer);
+    if (vote != votes.end() && vote->second) mark_heard(progress);
+  }
   // The leader-change control batch: entries of earlier terms commit only under an entry of
   // this term (Raft section 5.4.2).
   const Offset offset = log_.last_offset() + 1;
@@ -193,6 +199,7 @@ void RaftCore::become_leader() {
 }
 
 void RaftCore::tick() {
+  ++ticks_;
   if (role_ == Role::kLeader) {
     tick_leader();
   } else {
@@ -352,6 +359,22 @@ void RaftCore::advance(const Ready& ready) {
 const Progress* RaftCore::progress(NodeId peer) const {
   auto it = progress_.find(peer);
   return it == progress_.end() ? nullptr : &it->second;
+}
+
+void RaftCore::mark_heard(Progress& progress) {
+  progress.recent_active = true;
+  progress.heard_at_tick = ticks_;
+}
+
+bool RaftCore::quorum_active() const {
+  if (role_ != Role::kLeader) return false;
+  const Configuration& config = configuration();
+  std::size_t heard = config.is_voter(config_.self) ? 1 : 0;
+  for (const auto& [peer, progress] : progress_) {
+    if (!config.is_voter(peer) || progress.heard_at_tick < 0) continue;
+    if (ticks_ - progress.heard_at_tick < config_.election_timeout_ticks) ++heard;
+  }
+  return heard >= config.quorum();
 }
 
 void RaftCore::check_invariants() const {

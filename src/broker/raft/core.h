@@ -190,6 +190,13 @@ class RaftCore {
   std::optional<NodeId> transfer_target() const { return transfer_target_; }
   // Leader only: the progress of `peer`, or null.
   const Progress* progress(NodeId peer) const;
+  // Ticks since the core was created.
+  std::int64_t ticks() const { return ticks_; }
+  // True on a leader that heard from a quorum of voters (itself included) within the last
+  // election_timeout_ticks: answers to its appends or heartbeats, or votes for its election.
+  // False on any other role. Unlike check-quorum's window this never resets to "unknown", so
+  // it can gate acks=all writes (NOT_ENOUGH_REPLICAS) without flapping.
+  bool quorum_active() const;
 
  private:
   // core.cc: terms, roles, ticks, the log and readies.
@@ -210,6 +217,7 @@ class RaftCore {
   void truncate_from(Offset offset);
   void set_commit_index(Offset offset);
   void check_invariants() const;
+  void mark_heard(Progress& progress);
 
   // core_election.cc
   void campaign(bool pre_vote, bool transfer);
@@ -258,6 +266,7 @@ class RaftCore {
                                         // last check-quorum)
   std::int32_t heartbeat_elapsed_ = 0;  // leader: ticks since the last heartbeat
   std::int32_t randomized_election_timeout_ = 0;
+  std::int64_t ticks_ = 0;  // every tick() so far
 
   std::map<NodeId, Progress> progress_;  // leader: every member but self
   std::map<NodeId, bool> votes_;         // (pre-)candidate: answers received, self included

@@ -64,7 +64,7 @@ void RaftCore::handle_append_response(const Message& message, const AppendRespon
   auto it = progress_.find(message.from);
   if (it == progress_.end()) return;
   Progress& progress = it->second;
-  progress.recent_active = true;
+  mark_heard(progress);
   if (response.success) {
     if (response.last_offset > log_.last_offset() || response.last_offset < -1) return;
     if (progress.on_ack(response.last_offset)) maybe_commit();
@@ -90,7 +90,7 @@ void RaftCore::handle_heartbeat_response(const Message& message,
   auto it = progress_.find(message.from);
   if (it == progress_.end()) return;
   Progress& progress = it->second;
-  progress.recent_active = true;
+  mark_heard(progress);
   if (progress.stalled()) progress.on_stall(std::max(response.last_offset, Offset{-1}));
   maybe_send_append(message.from, progress, progress.match_offset() < log_.last_offset());
 }

@@ -102,6 +102,8 @@ io::Result<AppendRequest> decode_append(const wire::AppendRequest& in) {
 }
 
 io::Result<MessageBody> decode_body(const wire::Message& in) {
+  // The verifier accepts a union type whose table is absent.
+  if (in.body() == nullptr) return corrupt("a message without its body");
   switch (in.body_type()) {
     case wire::Body::VoteRequest: {
       const wire::VoteRequest& m = *in.body_as_VoteRequest();

@@ -56,6 +56,8 @@ class Progress {
   // Activity bookkeeping for check-quorum and stall detection.
   bool recent_active = false;
   bool acked_since_heartbeat = false;
+  // The leader's tick count (RaftCore::ticks()) when this follower last answered; -1: never.
+  std::int64_t heard_at_tick = -1;
 
  private:
   void check_invariants() const;

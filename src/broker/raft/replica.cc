@@ -91,8 +91,11 @@ io::Task<io::Result<void>> Replica::restore(Configuration bootstrap) {
   if (!checkpointed) co_return std::move(checkpointed).error();
   // Everything below an exposed high watermark was synced, so a crash kept it; clamp anyway.
   const Offset commit = std::max(std::min(checkpointed->value_or(0) - 1, last), start - 1);
-  RestoredState restored{
-      state, TermIndex(epochs_, start, last), commit, {{start - 1, base_configuration_}}};
+  io::Result<std::vector<ConfigurationHistory::Item>> configurations =
+      co_await replay_configurations();
+  if (!configurations) co_return std::move(configurations).error();
+  RestoredState restored{state, TermIndex(epochs_, start, last), commit,
+                         std::move(*configurations)};
   core_ = std::make_unique<RaftCore>(options_.raft, std::move(restored), env_.rng());
   appended_last_ = last;
   high_watermark_ = std::max(log_->high_watermark(), commit + 1);
@@ -141,6 +144,38 @@ io::Task<io::Result<void>> Replica::validate_epochs() {
     }
   }
   co_return io::ok();
+}
+
+// The configuration in effect below the log start and every configuration control batch in
+// the log after it: the last one wins over the checkpoint's. Reads the whole log once.
+io::Task<io::Result<std::vector<ConfigurationHistory::Item>>> Replica::replay_configurations() {
+  std::vector<ConfigurationHistory::Item> items{
+      {log_->log_start_offset() - 1, base_configuration_}};
+  Offset next = log_->log_start_offset();
+  const Offset end = log_->next_offset();
+  for (std::uint64_t reads = 0; next < end; ++reads) {
+    STRAND_ASSERT(reads < (1ull << 40), "every read moves forward");
+    io::Result<std::vector<std::byte>> bytes = co_await log_->read(next, 1u << 20);
+    if (!bytes) co_return std::move(bytes).error();
+    if (bytes->empty()) co_return corrupt(directory_ + ": the log ends before its end offset");
+    std::span<const std::byte> rest(*bytes);
+    for (std::size_t batches = 0; !rest.empty(); ++batches) {
+      STRAND_ASSERT(batches <= bytes->size(), "batches have positive sizes");
+      io::Result<std::uint32_t> size = protocol::RecordBatchView::peek_size(rest);
+      if (!size || *size > rest.size()) co_return corrupt(directory_ + ": unreadable batch");
+      io::Result<Entry> entry = entry_from_batch(rest.first(*size));
+      if (!entry) co_return std::move(entry).error();
+      if (entry->meta.kind == EntryKind::kConfiguration) {
+        if (items.size() > ConfigurationHistory::kEntriesMax) {
+          co_return corrupt(directory_ + ": too many configuration entries");
+        }
+        items.push_back({entry->meta.base_offset, std::move(*entry->configuration)});
+      }
+      next = entry->meta.last_offset + 1;
+      rest = rest.subspan(*size);
+    }
+  }
+  co_return std::move(items);
 }
 
 io::Task<io::Result<EntryMeta>> Replica::meta_at(Offset offset) {
@@ -219,6 +254,13 @@ io::Task<io::Result<void>> Replica::perform(Ready& ready) {
 
 // Step 2 of the contract: hard state, truncation, log start, then the entries.
 io::Task<io::Result<void>> Replica::write_log(Ready& ready) {
+  // Read before the first suspension: steps in between may move the core's history on.
+  std::optional<StartMove> move;
+  if (ready.log_start_offset) {
+    const Offset start = *ready.log_start_offset;
+    move = StartMove{start, core_->term_index().term_at(start - 1),
+                     core_->configuration_history().at(start - 1)};
+  }
   if (ready.hard_state) {
     io::Result<void> stored = co_await write_hard_state(env_.fs(), directory_, *ready.hard_state);
     if (!stored) co_return stored;
@@ -232,11 +274,12 @@ io::Task<io::Result<void>> Replica::write_log(Ready& ready) {
     appended_last_ = std::min(appended_last_, from - 1);
     epochs_changed = true;
   }
-  if (ready.log_start_offset) {
-    const Offset start = *ready.log_start_offset;
-    if (start > log_->next_offset()) {
-      co_return io::Error{io::ErrorKind::kInvalid, "log start beyond the log's end: unsupported"};
-    }
+  if (move && move->start > log_->next_offset()) {
+    io::Result<void> restarted = co_await restart_log(*move);
+    if (!restarted) co_return restarted;
+    epochs_changed = true;
+  } else if (move) {
+    const Offset start = move->start;
     io::Result<void> moved = co_await log_->advance_start_offset(start);
     if (!moved) co_return moved;
     while (epochs_.size() > 1 && epochs_[1].start_offset <= start - 1) {
@@ -257,6 +300,32 @@ io::Task<io::Result<void>> Replica::write_log(Ready& ready) {
     if (!stored) co_return stored;
   }
   co_return co_await append_entries(ready.to_persist);
+}
+
+// The leader's log start lies beyond this log's end: the log restarts empty there. The epoch
+// checkpoint first learns the term of start - 1 as one more boundary, which open() drops while
+// the old log is still there (it lies beyond the log's end), so a crash on either side of the
+// restart reopens a log the checkpoint describes.
+io::Task<io::Result<void>> Replica::restart_log(const StartMove& move) {
+  const Offset start = move.start;
+  if (move.term_before > epochs_.back().term) {
+    epochs_.push_back(TermStart{move.term_before, start - 1});
+    EpochCheckpoint bridging{epochs_, base_configuration_};
+    io::Result<void> stored =
+        co_await write_epoch_checkpoint(env_.fs(), directory_, std::move(bridging));
+    if (!stored) co_return stored;
+  }
+  io::Result<void> restarted = co_await log_->truncate_fully_and_start_at(start);
+  if (!restarted) co_return restarted;
+  epochs_ = {TermStart{move.term_before, start - 1}};
+  base_configuration_ = move.configuration_before;
+  appended_last_ = start - 1;
+  // The log restarted with its high watermark at `start`; the replica's never lags behind it.
+  if (high_watermark_ < start) {
+    high_watermark_ = start;
+    if (options_.high_watermark_moved != nullptr) options_.high_watermark_moved->notify_all();
+  }
+  co_return io::ok();
 }
 
 io::Task<io::Result<void>> Replica::append_entries(std::vector<Entry>& entries) {
@@ -315,6 +384,7 @@ void Replica::expose_commit(Offset committed) {
   if (high_watermark <= high_watermark_) return;
   high_watermark_ = high_watermark;
   log_->set_high_watermark(high_watermark_);
+  if (options_.high_watermark_moved != nullptr) options_.high_watermark_moved->notify_all();
 }
 
 io::Task<io::Result<void>> Replica::checkpoint_high_watermark() {
@@ -324,6 +394,67 @@ io::Task<io::Result<void>> Replica::checkpoint_high_watermark() {
   if (!written) co_return written;
   checkpointed_high_watermark_ = high_watermark;
   co_return io::ok();
+}
+
+io::Task<io::Result<storage::RetentionResult>> Replica::apply_retention() {
+  if (failed_ || stopping_) co_return io::Error{io::ErrorKind::kClosed, "replica stopped"};
+  // Only committed and durable entries may go: the core's log start never passes them.
+  const Offset upper = std::min(high_watermark_, core_->persisted_offset() + 1);
+  io::Result<storage::RetentionResult> removed =
+      co_await log_->apply_retention(env_.clock().wall_ms(), upper);
+  if (!removed) {
+    fail(removed.error());
+    co_return std::move(removed).error();
+  }
+  const Offset start = log_->log_start_offset();
+  if (start > core_->log_start_offset() &&
+      start <= std::min(core_->commit_index(), core_->persisted_offset()) + 1) {
+    core_->advance_log_start_offset(start);
+    wake_.notify_all();
+  }
+  co_return std::move(removed);
+}
+
+io::Task<ProposeOutcome> Replica::change_configuration(ConfigChange change, io::Duration timeout) {
+  ProposeOutcome outcome;
+  if (failed_ || stopping_) {
+    outcome.error = ReplicaError::kFailed;
+    co_return outcome;
+  }
+  ProposeResult result = core_->propose_configuration_change(change);
+  if (!result.ok()) {
+    outcome.error = result.error == ProposeError::kNotLeader ? ReplicaError::kNotLeader
+                    : result.error == ProposeError::kInvalidConfigChange ||
+                            result.error == ProposeError::kCannotRemoveLeader
+                        ? ReplicaError::kInvalidBatch
+                        : ReplicaError::kBackpressure;
+    outcome.leader = core_->leader();
+    co_return outcome;
+  }
+  outcome.base_offset = result.range.base_offset;
+  outcome.last_offset = result.range.last_offset;
+  outcome.term = core_->term();
+  wake_.notify_all();
+  io::Clock& clock = env_.clock();
+  const io::Instant deadline = clock.now() + timeout;
+  for (std::uint64_t rounds = 0;; ++rounds) {
+    STRAND_ASSERT(rounds < (1ull << 40), "every round waits for progress or the deadline");
+    std::optional<ReplicaError> answer = settled(outcome, Acks::kAll);
+    if (answer) {
+      outcome.error = *answer;
+      break;
+    }
+    const io::Instant now = clock.now();
+    if (now >= deadline) {
+      outcome.error = ReplicaError::kTimeout;
+      break;
+    }
+    const io::Duration remaining = deadline - now;
+    const bool notified = co_await io::wait_notified(progress_, clock, remaining);
+    (void)notified;
+  }
+  if (!outcome.ok()) outcome.leader = core_->leader();
+  co_return outcome;
 }
 
 std::optional<ReplicaError> Replica::settled(const ProposeOutcome& proposal, Acks acks) const {

@@ -17,9 +17,13 @@
 // The high watermark is checkpointed every few seconds; a restarted replica starts from it (and
 // learns the rest from the leader).
 //
-// Not yet: configuration entries are written as control batches but not replayed on open (the
-// configuration comes from the checkpoint, i.e. the bootstrap), and a follower moved past the end
-// of its log by the leader's log start offset fails (the log cannot start beyond its end yet).
+// A follower moved past the end of its log by the leader's log start offset (retention deleted
+// what it lacks) restarts its log empty there (PartitionLog::truncate_fully_and_start_at).
+//
+// Configuration entries are control batches in the log; open() replays them over the
+// configuration the epoch checkpoint holds for below the log start (the bootstrap at first), so
+// the last one in the log is in effect. It reads the whole log once (to keep open proportional
+// to the configuration entries, remember their offsets beside the log).
 #pragma once
 
 #include <cstdint>
@@ -44,6 +48,8 @@ struct ReplicaOptions {
   // (replica.high.watermark.checkpoint.interval.ms).
   io::Duration high_watermark_checkpoint_interval = io::Duration::s(5);
   storage::LogConfig log;
+  // Notified whenever the high watermark moves (long-polling fetches wait on it); may be null.
+  io::Condition* high_watermark_moved = nullptr;
 };
 
 enum class Acks : std::uint8_t {
@@ -96,6 +102,17 @@ class Replica {
   // The batch is stored verbatim but for baseOffset and partitionLeaderEpoch.
   io::Task<ProposeOutcome> propose(std::vector<std::byte> batch, Acks acks, io::Duration timeout);
 
+  // Leader only: appends a single-server configuration change (core.h
+  // propose_configuration_change) and answers once it committed, within `timeout`. Errors as
+  // propose(); kInvalidBatch for a change that does not apply (or removes the leader),
+  // kBackpressure while another change is pending or a learner is not caught up.
+  io::Task<ProposeOutcome> change_configuration(ConfigChange change, io::Duration timeout);
+
+  // Applies the log's retention (LogConfig) to segments wholly below the high watermark, and
+  // moves the core's log start offset with it: followers that lack the deleted entries are
+  // moved forward. Returns what was removed. Errors: the log's (the replica fails).
+  io::Task<io::Result<storage::RetentionResult>> apply_retention();
+
   Role role() const { return core_->role(); }
   NodeId leader() const { return core_->leader(); }
   Term term() const { return core_->term(); }
@@ -103,6 +120,10 @@ class Replica {
   // Consumers read below this: committed and durable here.
   Offset high_watermark() const { return high_watermark_; }
   bool failed() const { return failed_; }
+  // True on a running leader that heard from a quorum of voters (itself included) within the
+  // last election timeout; false otherwise. acks=all writes answer NOT_ENOUGH_REPLICAS when
+  // false instead of waiting for a commit that cannot come.
+  bool quorum_reachable() const { return !failed_ && !stopping_ && core_->quorum_active(); }
   const RaftCore& core() const { return *core_; }
   storage::PartitionLog& log() { return *log_; }
 
@@ -111,10 +132,18 @@ class Replica {
           Transport& transport);
   io::Task<io::Result<void>> restore(Configuration bootstrap);
   io::Task<io::Result<void>> validate_epochs();
+  io::Task<io::Result<std::vector<ConfigurationHistory::Item>>> replay_configurations();
   // The entry holding `offset` in the log.
   io::Task<io::Result<EntryMeta>> meta_at(Offset offset);
   io::Task<io::Result<void>> perform(Ready& ready);
   io::Task<io::Result<void>> write_log(Ready& ready);
+  // A Ready's log start move, with what the core knew about the offset below it.
+  struct StartMove {
+    Offset start = 0;
+    Term term_before = 0;                // the term of start - 1
+    Configuration configuration_before;  // in effect at start - 1
+  };
+  io::Task<io::Result<void>> restart_log(const StartMove& move);
   io::Task<io::Result<void>> append_entries(std::vector<Entry>& entries);
   io::Task<void> send_all(std::vector<Message>& messages);
   io::Task<Offset> attach_entries(AppendRequest& append);

@@ -4,8 +4,8 @@
 //   leader-epoch-checkpoint  the term boundaries of the log (like Kafka's file of that name: the
 //                            offset at which each term's entries start, beginning with the term of
 //                            log start - 1) and the configuration in effect before the log start
-//                            (for now the bootstrap configuration; configuration entries in the
-//                            log are not yet replayed on open)
+//                            (the bootstrap at first; configuration entries in the log are
+//                            replayed over it on open)
 //   high-watermark-checkpoint  a high watermark this replica exposed (so committed and durable
 //                            here), written every few seconds like Kafka's
 //                            replication-offset-checkpoint; restores the commit index on open

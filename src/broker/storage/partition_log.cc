@@ -137,6 +137,12 @@ io::Task<io::Result<void>> PartitionLog::load() {
     if (!segment) co_return std::move(segment).error();
     segments_.emplace(bases[i], std::shared_ptr<Segment>(std::move(*segment)));
   }
+  // The checkpointed log start is the authority. Beyond every segment's end, the log was
+  // restarted there (truncate_fully_and_start_at) or its unsynced tail was lost after the start
+  // moved: every segment is below it. Segments wholly below it are leftovers of an interrupted
+  // move. Either way they go, so offsets below the start are never served or reused.
+  io::Result<void> cleaned = co_await remove_segments_below_start();
+  if (!cleaned) co_return std::move(cleaned).error();
   if (segments_.empty()) {
     io::Result<std::unique_ptr<Segment>> created =
         co_await Segment::create(fs, segment_options(log_start_offset_));
@@ -381,6 +387,60 @@ io::Task<io::Result<void>> PartitionLog::advance_start_offset(std::int64_t offse
   co_return io::ok();
 }
 
+io::Task<io::Result<void>> PartitionLog::remove_segments_below_start() {
+  if (segments_.empty()) co_return io::ok();
+  bool removed_any = false;
+  const bool all_below = segments_.rbegin()->second->next_offset() < log_start_offset_;
+  for (std::size_t removals = 0; !segments_.empty(); ++removals) {
+    STRAND_ASSERT(removals < 1'000'000, "bounded by the segment count");
+    const bool below = all_below || (segments_.size() > 1 &&
+                                     std::next(segments_.begin())->first <= log_start_offset_);
+    if (!below) break;
+    std::shared_ptr<Segment> doomed = segments_.begin()->second;
+    segments_.erase(segments_.begin());
+    io::Result<void> removed = co_await doomed->remove();
+    if (!removed) co_return std::move(removed).error();
+    removed_any = true;
+  }
+  if (!removed_any) co_return io::ok();
+  co_return co_await env_.fs().sync_dir(directory_);
+}
+
+io::Task<io::Result<void>> PartitionLog::truncate_fully_and_start_at(std::int64_t offset) {
+  STRAND_ASSERT(offset >= 0, "offsets are not negative");
+  io::Mutex::Guard guard = co_await writer_.lock();
+  if (offset <= next_offset()) {
+    co_return io::Error{io::ErrorKind::kInvalid,
+                        directory_ + ": restart at " + std::to_string(offset) +
+                            " is not beyond the log end " + std::to_string(next_offset())};
+  }
+  io::Result<void> done = co_await restart_locked(offset);
+  // Half a restart is not something to append after: fail until a reopen finishes it.
+  if (!done) failed_ = true;
+  co_return done;
+}
+
+// The log start checkpoint is the commit point: once it is durable, every old segment lies below
+// it, so open() discards whatever of them a crash leaves and starts empty at the checkpoint.
+io::Task<io::Result<void>> PartitionLog::restart_locked(std::int64_t offset) {
+  io::Result<void> written = co_await write_file_atomically(
+      env_.fs(), io::join_path(directory_, kLogStartOffsetName), encode_offset(offset));
+  if (!written) co_return std::move(written).error();
+  io::Result<std::unique_ptr<Segment>> created =
+      co_await Segment::create(env_.fs(), segment_options(offset));
+  if (!created) co_return std::move(created).error();
+  segments_.emplace(offset, std::shared_ptr<Segment>(std::move(*created)));
+  log_start_offset_ = offset;
+  high_watermark_ = offset;
+  synced_offset_ = offset;
+  active_since_ms_ = env_.clock().wall_ms();
+  io::Result<void> removed = co_await remove_segments_below_start();
+  if (!removed) co_return std::move(removed).error();
+  STRAND_ASSERT(segments_.size() == 1 && next_offset() == offset, "one empty segment remains");
+  check_invariants();
+  co_return io::ok();
+}
+
 io::Task<io::Result<void>> PartitionLog::remove_oldest_segment() {
   STRAND_ASSERT(segments_.size() > 1, "the active segment is never removed");
   std::shared_ptr<Segment> doomed = segments_.begin()->second;
@@ -406,7 +466,8 @@ io::Task<io::Result<std::optional<std::int64_t>>> PartitionLog::offset_for_times
   co_return std::optional<std::int64_t>{};
 }
 
-io::Task<io::Result<RetentionResult>> PartitionLog::apply_retention(std::int64_t now_wall_ms) {
+io::Task<io::Result<RetentionResult>> PartitionLog::apply_retention(std::int64_t now_wall_ms,
+                                                                    std::int64_t upper_offset) {
   io::Mutex::Guard guard = co_await writer_.lock();
   RetentionResult result;
   std::uint64_t total_bytes = size_bytes();
@@ -418,7 +479,7 @@ io::Task<io::Result<RetentionResult>> PartitionLog::apply_retention(std::int64_t
     const bool oversized =
         config_.retention_bytes >= 0 &&
         total_bytes - oldest.size_bytes() >= static_cast<std::uint64_t>(config_.retention_bytes);
-    if (!expired && !oversized) break;
+    if ((!expired && !oversized) || oldest.next_offset() > upper_offset) break;
     const std::uint64_t bytes = oldest.size_bytes();
     io::Result<void> removed = co_await remove_oldest_segment();
     if (!removed) co_return std::move(removed).error();

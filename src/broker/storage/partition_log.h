@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -88,12 +89,23 @@ class PartitionLog {
   // durably, and removes segments that lie wholly below it.
   io::Task<io::Result<void>> advance_start_offset(std::int64_t offset);
 
+  // Discards every batch and restarts the log empty at `offset` (Kafka's
+  // truncateFullyAndStartAt: a follower whose log ends below the leader's log start offset).
+  // Durable when it returns: a crash afterwards reopens an empty log at `offset`; a crash during
+  // it reopens either the old log or that empty one. The high watermark becomes `offset`.
+  // REQUIRES: offset >= 0. Errors: kInvalid unless offset > next_offset() (advance_start_offset()
+  // covers the rest); I/O errors, after which the log fails until reopened.
+  io::Task<io::Result<void>> truncate_fully_and_start_at(std::int64_t offset);
+
   // The offset of the first record with timestamp >= `timestamp`, if any (ListOffsets).
   io::Task<io::Result<std::optional<std::int64_t>>> offset_for_timestamp(std::int64_t timestamp);
 
   // Deletes whole closed segments, oldest first, while the rules allow: older than retention_ms
-  // by their largest timestamp, or beyond retention_bytes in total. Never the active segment.
-  io::Task<io::Result<RetentionResult>> apply_retention(std::int64_t now_wall_ms);
+  // by their largest timestamp, or beyond retention_bytes in total. Never the active segment, nor
+  // one holding offsets at or beyond `upper_offset` (a Raft log keeps what is not committed).
+  io::Task<io::Result<RetentionResult>> apply_retention(
+      std::int64_t now_wall_ms,
+      std::int64_t upper_offset = std::numeric_limits<std::int64_t>::max());
 
   // Seals the active segment and starts a new one (if the active one holds anything).
   io::Task<io::Result<void>> roll();
@@ -140,6 +152,8 @@ class PartitionLog {
   io::Task<io::Result<void>> seal_and_start_segment();
   io::Task<io::Result<void>> truncate_locked(std::int64_t offset);
   io::Task<io::Result<void>> remove_oldest_segment();
+  io::Task<io::Result<void>> restart_locked(std::int64_t offset);
+  io::Task<io::Result<void>> remove_segments_below_start();
   Segment& active() const { return *segments_.rbegin()->second; }
   SegmentOptions segment_options(std::int64_t base_offset) const;
   void check_invariants() const;
