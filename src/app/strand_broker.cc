@@ -1,9 +1,13 @@
 // strand-broker: one Kafka broker on libuv.
 //
-//   strand-broker                                  single node on 127.0.0.1:9092, data in
-//   ./strand-data strand-broker --config server.properties       Kafka's key names
-//   (log.retention.ms, num.partitions...) strand-broker --listen 127.0.0.1:0 --data-dir DIR --set
-//   log.segment.bytes=1048576
+//   strand-broker                                   a single node on 127.0.0.1:9092, data in
+//                                                   ./strand-data
+//   strand-broker --config server.properties        Kafka's key names (log.retention.ms...)
+//   strand-broker --listen 127.0.0.1:0 --data-dir DIR --set log.segment.bytes=1048576
+//   strand-broker --node-id 1 --listen 127.0.0.1:9092 --data-dir d1
+//       --controller-voters 1@127.0.0.1:19092,2@127.0.0.1:19093,3@127.0.0.1:19094
+//                                                   broker 1 of a three-broker cluster; each
+//                                                   voter's address is its inter-broker port
 //
 // Flags override the file; --set overrides both. SIGTERM or SIGINT shuts down cleanly (requests in
 // flight are answered, logs closed with their clean-shutdown markers). Exit codes: 0 after a clean
@@ -50,6 +54,8 @@ int main(int argc, char** argv) {
   std::string data_dir;
   std::string advertised_host;
   std::int32_t node_id = -1;
+  std::string voters;
+  std::string rack;
   std::vector<std::string> settings;
   std::string log_level = "info";
   app.add_option("--config", config_path, "server.properties file (Kafka's key names)");
@@ -57,6 +63,9 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen, "host:port to serve Kafka on (default 127.0.0.1:9092)");
   app.add_option("--data-dir", data_dir, "data directory (log.dirs; default ./strand-data)");
   app.add_option("--advertised-host", advertised_host, "host name clients are told to use");
+  app.add_option("--controller-voters", voters,
+                 "a cluster's controller quorum, id@host:port,... (controller.quorum.voters)");
+  app.add_option("--rack", rack, "this broker's rack (broker.rack)");
   app.add_option("--set", settings, "key=value, a config key by Kafka's name (repeatable)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
   try {
@@ -81,6 +90,8 @@ int main(int argc, char** argv) {
   if (!listen.empty()) overrides.push_back("listeners=" + listen);
   if (!data_dir.empty()) overrides.push_back("log.dirs=" + data_dir);
   if (!advertised_host.empty()) overrides.push_back("advertised.host.name=" + advertised_host);
+  if (!voters.empty()) overrides.push_back("controller.quorum.voters=" + voters);
+  if (!rack.empty()) overrides.push_back("broker.rack=" + rack);
   overrides.insert(overrides.end(), settings.begin(), settings.end());
   for (const std::string& setting : overrides) {
     const std::size_t equals = setting.find('=');
@@ -88,6 +99,10 @@ int main(int argc, char** argv) {
     strand::io::Result<void> applied =
         config.set(setting.substr(0, equals), setting.substr(equals + 1));
     if (!applied) return usage_error(applied.error().message);
+  }
+
+  if (strand::io::Result<void> valid = config.validate(); !valid) {
+    return usage_error(valid.error().message);
   }
 
   strand::io::UvEnv env;

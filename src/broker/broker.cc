@@ -26,30 +26,79 @@ Broker::Broker(io::Env& env, BrokerConfig config)
 
 Broker::~Broker() = default;
 
+io::Task<io::Result<void>> Broker::start_cluster() {
+  io::Result<void> valid = config_.validate();
+  if (!valid) co_return std::move(valid).error();
+  if (!config_.clustered()) co_return io::ok();
+  std::map<raft::NodeId, io::Address> peers;
+  for (const auto& [node, address] : config_.controller_voters) {
+    if (node != config_.node_id) peers.emplace(node, address);
+  }
+  rpc_server_ = std::make_unique<rpc::RpcServer>(env_);
+  transport_ = std::make_unique<raft::RpcTransport>(env_, std::move(peers));
+  controller_ = std::make_unique<cluster::Controller>(env_, config_, *transport_);
+  const io::Address rpc_address = config_.controller_voters.at(config_.node_id);
+  io::Result<void> listening = rpc_server_->listen(rpc_address);
+  if (!listening) {
+    co_return with_context(std::move(listening).error(),
+                           "listen for brokers on " + rpc_address.to_string());
+  }
+  io::Result<void> opened = co_await controller_->open();
+  if (!opened) co_return std::move(opened).error();
+  registry_.serve_on(*rpc_server_);
+  controller_->serve_on(*rpc_server_, registry_);
+  partitions_.use_cluster(*controller_, *transport_, registry_);
+  cluster_tasks_.spawn(rpc_server_->run());
+  cluster_tasks_.spawn(transport_->run());
+  cluster_tasks_.spawn(controller_->run());
+  spdlog::info("node {}: inter-broker RPC on {}, controller quorum {}", config_.node_id,
+               rpc_address.to_string(), config_.controller_voters.size());
+  co_return io::ok();
+}
+
+io::Task<void> Broker::stop_cluster() {
+  if (!controller_) co_return;
+  controller_->stop();
+  transport_->stop();
+  rpc_server_->stop();
+  co_await env_.clock().sleep(io::Duration::ns(0));
+  cluster_tasks_.cancel();
+  co_await cluster_tasks_.join();
+  io::Result<void> closed = co_await controller_->close();
+  (void)closed;
+}
+
 io::Task<io::Result<void>> Broker::start() {
   STRAND_ASSERT(!started_, "start once");
+  // Listening on port 0 binds some free port: clients must be told that one (and a cluster's
+  // registration carries it), so bind first.
+  io::Result<void> listening = server_.listen(config_.listen);
+  if (!listening) {
+    co_return with_context(std::move(listening).error(), "listen on " + config_.listen.to_string());
+  }
+  config_.listen.port = server_.address().port;
+  io::Result<void> clustered = co_await start_cluster();
+  if (!clustered) {
+    co_await stop_cluster();
+    co_return std::move(clustered).error();
+  }
   io::Result<void> opened = co_await partitions_.open();
-  if (!opened) co_return with_context(std::move(opened).error(), config_.data_dir);
+  if (!opened) {
+    co_await stop_cluster();
+    co_return with_context(std::move(opened).error(), config_.data_dir);
+  }
   io::Result<void> loaded = co_await groups_.start();
   if (!loaded) {
     groups_.stop_waiting();
     co_await groups_.close();
     io::Result<void> closed = co_await partitions_.close();
     (void)closed;
+    co_await stop_cluster();
     co_return with_context(std::move(loaded).error(), "loading consumer groups");
   }
-  io::Result<void> listening = server_.listen(config_.listen);
-  if (!listening) {
-    groups_.stop_waiting();
-    co_await groups_.close();
-    io::Result<void> closed = co_await partitions_.close();
-    (void)closed;
-    co_return with_context(std::move(listening).error(), "listen on " + config_.listen.to_string());
-  }
-  // Listening on port 0 binds some free port: clients must be told that one.
-  config_.listen.port = server_.address().port;
   started_ = true;
   background_.spawn(serve());
+  if (partitions_.clustered()) background_.spawn(partitions_.run_cluster());
   partitions_.start_retention();
   spdlog::info("node {} serving Kafka on {} (data in {})", config_.node_id,
                server_.address().to_string(), config_.data_dir);
@@ -75,6 +124,7 @@ io::Task<io::Result<void>> Broker::shutdown() {
   co_await background_.join();
   co_await groups_.close();
   io::Result<void> closed = co_await partitions_.close();
+  co_await stop_cluster();
   started_ = false;
   co_return std::move(closed);
 }

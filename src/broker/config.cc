@@ -87,6 +87,30 @@ io::Result<void> set_group_key(BrokerConfig& config, std::string_view key, std::
   return io::Error{io::ErrorKind::kInvalid, "unknown config " + std::string(key)};
 }
 
+// "1@host:port,2@host:port": every voter's node id and inter-broker address.
+io::Result<std::map<std::int32_t, io::Address>> parse_voters(std::string_view key,
+                                                             std::string_view value) {
+  std::map<std::int32_t, io::Address> voters;
+  std::string_view rest = value;
+  while (!rest.empty()) {
+    const std::size_t comma = rest.find(',');
+    const std::string_view item = trim(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    const std::size_t at = item.find('@');
+    if (at == std::string_view::npos) return invalid(key, value, "expected id@host:port items");
+    io::Result<std::int32_t> id = parse_int<std::int32_t>(key, item.substr(0, at), 0, 1 << 30);
+    if (!id) return invalid(key, value, "bad node id '" + std::string(item.substr(0, at)) + "'");
+    io::Result<io::Address> address = io::parse_address(item.substr(at + 1));
+    if (!address) return invalid(key, value, address.error().message);
+    if (address->port == 0) return invalid(key, value, "a voter needs a port");
+    if (!voters.emplace(*id, *address).second) {
+      return invalid(key, value, "node " + std::to_string(*id) + " appears twice");
+    }
+  }
+  if (voters.empty()) return invalid(key, value, "no voters");
+  return voters;
+}
+
 }  // namespace
 
 io::Result<void> apply_topic_config(storage::LogConfig& config, std::string_view key,
@@ -168,9 +192,23 @@ io::Result<void> BrokerConfig::set(std::string_view key, std::string_view value)
     if (!count) return std::move(count).error();
     num_partitions = *count;
   } else if (key == "default.replication.factor") {
-    io::Result<std::int16_t> factor = parse_int<std::int16_t>(key, value, 1, 1);
+    io::Result<std::int16_t> factor = parse_int<std::int16_t>(key, value, 1, 32767);
     if (!factor) return std::move(factor).error();
     default_replication_factor = *factor;
+  } else if (key == "min.insync.replicas") {
+    io::Result<std::int16_t> count = parse_int<std::int16_t>(key, value, 1, 32767);
+    if (!count) return std::move(count).error();
+    min_insync_replicas = *count;
+  } else if (key == "broker.rack") {
+    rack = std::string(value);
+  } else if (key == "controller.quorum.voters") {
+    io::Result<std::map<std::int32_t, io::Address>> voters = parse_voters(key, value);
+    if (!voters) return std::move(voters).error();
+    controller_voters = std::move(*voters);
+  } else if (key == "raft.election.timeout.ms") {
+    return set_int<std::int64_t>(raft_election_timeout_ms, key, value, 10, 1ll << 31);
+  } else if (key == "raft.heartbeat.interval.ms") {
+    return set_int<std::int64_t>(raft_heartbeat_interval_ms, key, value, 1, 1ll << 31);
   } else if (key == "log.retention.check.interval.ms") {
     io::Result<std::int64_t> ms = parse_int<std::int64_t>(key, value, 1, kI64Max);
     if (!ms) return std::move(ms).error();
@@ -223,6 +261,31 @@ io::Result<void> BrokerConfig::apply_properties(std::string_view text) {
     io::Result<void> applied = set(trim(line.substr(0, equals)), line.substr(equals + 1));
     if (!applied)
       return with_context(std::move(applied).error(), "line " + std::to_string(line_number));
+  }
+  return io::ok();
+}
+
+io::Result<void> BrokerConfig::validate() const {
+  if (!clustered()) {
+    if (default_replication_factor != 1) {
+      return io::Error{io::ErrorKind::kInvalid, "default.replication.factor " +
+                                                    std::to_string(default_replication_factor) +
+                                                    " needs a cluster (controller.quorum.voters)"};
+    }
+    return io::ok();
+  }
+  if (!controller_voters.contains(node_id)) {
+    return io::Error{io::ErrorKind::kInvalid,
+                     "node.id " + std::to_string(node_id) +
+                         " is not in controller.quorum.voters; every broker of a cluster is a "
+                         "controller voter for now"};
+  }
+  for (const auto& [id, address] : controller_voters) {
+    if (address.port == listen.port && address.host == listen.host) {
+      return io::Error{io::ErrorKind::kInvalid, "node " + std::to_string(id) +
+                                                    "'s controller address " + address.to_string() +
+                                                    " is the Kafka listener's address"};
+    }
   }
   return io::ok();
 }

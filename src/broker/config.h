@@ -15,16 +15,23 @@
 namespace strand {
 
 struct BrokerConfig {
-  std::int32_t node_id = 1;                            // node.id
-  io::Address listen{"127.0.0.1", 9092};               // listeners (one, PLAINTEXT)
-  std::string advertised_host;                         // advertised.listeners host; "" = listen
-  std::string data_dir = "./strand-data";              // log.dirs (one directory)
-  std::string cluster_id = "strand-single-node";       // cluster.id
-  bool auto_create_topics = true;                      // auto.create.topics.enable
-  std::int32_t num_partitions = 1;                     // num.partitions
-  std::int16_t default_replication_factor = 1;         // default.replication.factor
-  bool delete_topic_enable = true;                     // delete.topic.enable
-  std::int64_t retention_check_interval_ms = 300'000;  // log.retention.check.interval.ms
+  std::int32_t node_id = 1;                       // node.id
+  io::Address listen{"127.0.0.1", 9092};          // listeners (one, PLAINTEXT)
+  std::string advertised_host;                    // advertised.listeners host; "" = listen
+  std::string data_dir = "./strand-data";         // log.dirs (one directory)
+  std::string cluster_id = "strand-single-node";  // cluster.id
+  bool auto_create_topics = true;                 // auto.create.topics.enable
+  std::int32_t num_partitions = 1;                // num.partitions
+  std::int16_t default_replication_factor = 1;    // default.replication.factor
+  // A cluster: the controller quorum's voters, node id -> their inter-broker (RPC) address, in
+  // Kafka's "1@host:port,2@host:port" form. Empty: a single node that needs no quorum.
+  std::map<std::int32_t, io::Address> controller_voters;      // controller.quorum.voters
+  std::string rack;                                           // broker.rack
+  std::int16_t min_insync_replicas = 1;                       // min.insync.replicas
+  std::int64_t raft_election_timeout_ms = 1000;               // raft.election.timeout.ms
+  std::int64_t raft_heartbeat_interval_ms = 100;              // raft.heartbeat.interval.ms
+  bool delete_topic_enable = true;                            // delete.topic.enable
+  std::int64_t retention_check_interval_ms = 300'000;         // log.retention.check.interval.ms
   std::int32_t socket_request_max_bytes = 100 * 1024 * 1024;  // socket.request.max.bytes
   std::int32_t message_max_bytes = 1'048'588;                 // message.max.bytes
   std::int32_t connection_inflight_requests_max = 64;         // per connection, before reads stop
@@ -53,6 +60,12 @@ struct BrokerConfig {
 
   // Host and port clients are told to connect to.
   io::Address advertised() const;
+
+  // Whether this broker is part of a cluster with a controller quorum.
+  bool clustered() const { return !controller_voters.empty(); }
+  // Checks that the keys agree with each other (a clustered node must be one of the voters).
+  // Errors: kInvalid saying what disagrees.
+  io::Result<void> validate() const;
 };
 
 // Per-topic overrides (CreateTopics configs, DescribeConfigs): Kafka's topic-level names.

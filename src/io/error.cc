@@ -17,6 +17,7 @@ std::string_view error_kind_name(ErrorKind kind) {
     case ErrorKind::kInvalid: return "invalid";
     case ErrorKind::kRefused: return "refused";
     case ErrorKind::kOutOfRange: return "out_of_range";
+    case ErrorKind::kUnavailable: return "unavailable";
   }
   return "unknown";
 }

@@ -14,18 +14,20 @@ namespace strand::io {
 
 // Few kinds; the message carries the detail (which file, which offset, which peer). A kind is
 // added only when some caller reacts to it differently.
+// The values travel in inter-broker RPC error answers: append new kinds at the end.
 enum class ErrorKind : std::uint8_t {
-  kClosed,      // the connection or file was closed, or the peer reset it
-  kTimeout,     // a wait ran past its deadline
-  kNoSpace,     // the disk is full (ENOSPC)
-  kIoError,     // the device failed (EIO and everything not listed here)
-  kCorrupt,     // data failed a check (CRC, length, magic)
-  kNotFound,    // no such file, directory or address
-  kExists,      // the file or address is already there
-  kCancelled,   // the operation's scope was cancelled
-  kInvalid,     // the arguments were not acceptable (a bad path, a bad address)
-  kRefused,     // nobody listens at the address, or the peer is unreachable
-  kOutOfRange,  // an offset or position outside what exists (Kafka's OFFSET_OUT_OF_RANGE)
+  kClosed,       // the connection or file was closed, or the peer reset it
+  kTimeout,      // a wait ran past its deadline
+  kNoSpace,      // the disk is full (ENOSPC)
+  kIoError,      // the device failed (EIO and everything not listed here)
+  kCorrupt,      // data failed a check (CRC, length, magic)
+  kNotFound,     // no such file, directory or address
+  kExists,       // the file or address is already there
+  kCancelled,    // the operation's scope was cancelled
+  kInvalid,      // the arguments were not acceptable (a bad path, a bad address)
+  kRefused,      // nobody listens at the address, or the peer is unreachable
+  kOutOfRange,   // an offset or position outside what exists (Kafka's OFFSET_OUT_OF_RANGE)
+  kUnavailable,  // not served here now (another node leads it): retry, after asking who does
 };
 
 std::string_view error_kind_name(ErrorKind kind);
@@ -44,7 +46,7 @@ Error with_context(Error error, std::string_view context);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit
   Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
 
   bool ok() const { return state_.index() == 0; }

@@ -4,6 +4,7 @@
 
 #include <limits>
 
+#include "broker/cluster/controller.h"
 #include "broker/protocol/batch_builder.h"
 #include "broker/protocol/topic_name.h"
 #include "broker/storage/atomic_file.h"
@@ -31,14 +32,80 @@ Partition::Partition(io::Env& env, storage::TopicPartition tp, storage::Partitio
   advance_high_watermark();
 }
 
+Partition::Partition(io::Env& env, storage::TopicPartition tp, raft::Replica& replica,
+                     io::Condition& data_arrived)
+    : env_(env),
+      tp_(std::move(tp)),
+      replica_(&replica),
+      log_(replica.log()),
+      data_arrived_(data_arrived) {}
+
+raft::NodeId Partition::leader(raft::NodeId self) const {
+  return replica_ ? replica_->leader() : self;
+}
+
+std::int32_t Partition::leader_epoch() const { return replica_ ? replica_->term() : 0; }
+
+io::Result<void> Partition::check_leader() const {
+  if (!replica_ || replica_->role() == raft::Role::kLeader) return io::ok();
+  return io::Error{io::ErrorKind::kUnavailable,
+                   tp_.topic + "-" + std::to_string(tp_.partition) + " is led by node " +
+                       std::to_string(replica_->leader()) + ", not here"};
+}
+
+protocol::ErrorCode Partition::check_writable(Acks acks, std::int16_t min_insync_replicas) const {
+  if (!replica_) return protocol::ErrorCode::kNone;
+  if (replica_->role() != raft::Role::kLeader || replica_->failed()) {
+    return protocol::ErrorCode::kNotLeaderOrFollower;
+  }
+  if (acks == Acks::kAll) {
+    const raft::Configuration& voters = replica_->core().configuration();
+    if (!replica_->quorum_reachable() ||
+        static_cast<std::size_t>(min_insync_replicas) > voters.voters.size()) {
+      return protocol::ErrorCode::kNotEnoughReplicas;
+    }
+  }
+  return protocol::ErrorCode::kNone;
+}
+
+namespace {
+
+io::Error propose_error(const storage::TopicPartition& tp, const raft::ProposeOutcome& outcome) {
+  std::string what = tp.topic + "-" + std::to_string(tp.partition) + ": " +
+                     raft::replica_error_name(outcome.error);
+  switch (outcome.error) {
+    case raft::ReplicaError::kNotLeader:
+    case raft::ReplicaError::kLost:
+    case raft::ReplicaError::kBackpressure:
+      return io::Error{io::ErrorKind::kUnavailable,
+                       what + " (leader now " + std::to_string(outcome.leader) + ")"};
+    case raft::ReplicaError::kInvalidBatch:
+      return io::Error{io::ErrorKind::kCorrupt, what};
+    case raft::ReplicaError::kTimeout:
+      return io::Error{io::ErrorKind::kTimeout, what};
+    default:
+      return io::Error{io::ErrorKind::kIoError, what};
+  }
+}
+
+}  // namespace
+
 // Normally quiesced first; a simulated crash destroys it with work in flight, which the scope
 // cancels.
 Partition::~Partition() = default;
 
 io::Task<io::Result<storage::AppendResult>> Partition::append(std::vector<std::byte> batch,
-                                                              Acks acks) {
+                                                              Acks acks, io::Duration timeout) {
   if (closing_) co_return io::Error{io::ErrorKind::kNotFound, "partition is being deleted"};
   operations_in_flight_ += 1;
+  if (replica_) {
+    const raft::Acks raft_acks = acks == Acks::kAll ? raft::Acks::kAll : raft::Acks::kLeader;
+    raft::ProposeOutcome outcome = co_await replica_->propose(std::move(batch), raft_acks, timeout);
+    operations_in_flight_ -= 1;
+    operation_done_.notify_all();
+    if (!outcome.ok()) co_return propose_error(tp_, outcome);
+    co_return storage::AppendResult{outcome.base_offset, outcome.last_offset};
+  }
   io::Result<storage::AppendResult> appended =
       co_await log_.append(std::move(batch), 0, protocol::BatchOrigin::kClient);
   if (appended && acks == Acks::kAll && !planted_ack_before_sync_) {
@@ -57,6 +124,8 @@ io::Task<io::Result<storage::AppendResult>> Partition::append(std::vector<std::b
 io::Task<io::Result<std::vector<std::byte>>> Partition::read(std::int64_t offset,
                                                              std::uint32_t bytes_max) {
   if (closing_) co_return io::Error{io::ErrorKind::kNotFound, "partition is being deleted"};
+  io::Result<void> leading = check_leader();
+  if (!leading) co_return std::move(leading).error();
   operations_in_flight_ += 1;
   io::Result<std::vector<std::byte>> bytes =
       co_await log_.read(offset, bytes_max, log_.high_watermark());
@@ -68,6 +137,8 @@ io::Task<io::Result<std::vector<std::byte>>> Partition::read(std::int64_t offset
 io::Task<io::Result<std::optional<Partition::TimestampedOffset>>> Partition::offset_for_timestamp(
     std::int64_t timestamp) {
   if (closing_) co_return io::Error{io::ErrorKind::kNotFound, "partition is being deleted"};
+  io::Result<void> leading = check_leader();
+  if (!leading) co_return std::move(leading).error();
   operations_in_flight_ += 1;
   io::Result<std::optional<TimestampedOffset>> found = co_await find_timestamp(timestamp);
   operations_in_flight_ -= 1;
@@ -158,6 +229,11 @@ PartitionManager::~PartitionManager() = default;
 io::Task<io::Result<void>> PartitionManager::open() {
   io::Result<void> made = co_await env_.fs().make_dirs(config_.data_dir);
   if (!made) co_return std::move(made).error();
+  if (clustered()) {
+    co_await reconcile();  // the replicas the applied image places here
+    spdlog::info("opened {} replicas in {}", replicas_.size(), config_.data_dir);
+    co_return io::ok();
+  }
   const std::string catalog_path = io::join_path(config_.data_dir, kTopicCatalogName);
   io::Result<std::optional<std::vector<std::byte>>> bytes =
       co_await storage::read_small_file(env_.fs(), catalog_path, kCatalogBytesMax);
@@ -229,6 +305,14 @@ io::Task<io::Result<void>> PartitionManager::close() {
     co_await env_.clock().sleep(io::Duration::ns(0));
   }
   retention_.cancel();
+  closing_ = true;
+  image_changed_.notify_all();
+  if (clustered()) {
+    // The loops may be suspended in an open or a report: let them finish or end them.
+    io::Mutex::Guard guard = co_await changing_.lock();
+    cluster_tasks_.cancel();
+    while (!replicas_.empty()) co_await remove_replica(replicas_.begin()->first, false);
+  }
   for (auto& [tp, partition] : partitions_) co_await partition->quiesce();
   partitions_.clear();
   co_return co_await logs_.close_all();
@@ -249,10 +333,21 @@ storage::LogConfig PartitionManager::topic_log_config(const std::string& topic) 
   return info ? catalog_.log_config(*info, config_.log) : config_.log;
 }
 
-io::Task<TopicError> PartitionManager::create_topic(std::string name, std::int32_t partitions,
-                                                    std::int16_t replication_factor,
-                                                    std::map<std::string, std::string> configs,
-                                                    bool validate_only) {
+io::Task<TopicError> PartitionManager::create_topic(
+    std::string name, std::int32_t partitions, std::int16_t replication_factor,
+    std::map<std::string, std::string> configs, bool validate_only,
+    std::vector<std::vector<std::int32_t>> assignments) {
+  if (clustered()) {
+    CreateTopicRequest request;
+    request.name = std::move(name);
+    request.partitions = partitions;
+    request.replication = replication_factor;
+    request.configs = std::move(configs);
+    request.validate_only = validate_only;
+    request.assignments = std::move(assignments);
+    ControllerAnswer answer = co_await controller_->submit(std::move(request), io::Duration::s(30));
+    co_return error(answer.code, std::move(answer.message));
+  }
   io::Result<void> valid_name = protocol::validate_topic_name(name);
   if (!valid_name) {
     co_return error(protocol::ErrorCode::kInvalidTopicException, valid_name.error().message);
@@ -308,6 +403,11 @@ io::Task<TopicError> PartitionManager::delete_topic(std::string name) {
   if (!config_.delete_topic_enable) {
     co_return error(protocol::ErrorCode::kTopicDeletionDisabled, "delete.topic.enable is false");
   }
+  if (clustered()) {
+    DeleteTopicRequest request{std::move(name)};
+    ControllerAnswer answer = co_await controller_->submit(std::move(request), io::Duration::s(30));
+    co_return error(answer.code, std::move(answer.message));
+  }
   io::Mutex::Guard guard = co_await changing_.lock();
   const TopicInfo* topic = catalog_.find(name);
   if (!topic) {
@@ -338,6 +438,11 @@ io::Task<TopicError> PartitionManager::delete_topic(std::string name) {
 
 io::Task<TopicError> PartitionManager::create_partitions(std::string name, std::int32_t count,
                                                          bool validate_only) {
+  if (clustered()) {
+    CreatePartitionsRequest request{std::move(name), count, validate_only};
+    ControllerAnswer answer = co_await controller_->submit(std::move(request), io::Duration::s(30));
+    co_return error(answer.code, std::move(answer.message));
+  }
   io::Mutex::Guard guard = co_await changing_.lock();
   const TopicInfo* topic = catalog_.find(name);
   if (!topic) {

@@ -14,6 +14,8 @@
 #include "broker/cluster/topic_catalog.h"
 #include "broker/config.h"
 #include "broker/protocol/error_code.h"
+#include "broker/raft/replica.h"
+#include "broker/raft/rpc_transport.h"
 #include "broker/storage/log_manager.h"
 #include "io/env.h"
 #include "io/sync.h"
@@ -32,16 +34,31 @@ struct TopicError {
 
 class Partition {
  public:
+  // A partition whose log is only here (a single node).
   Partition(io::Env& env, storage::TopicPartition tp, storage::PartitionLog& log,
+            io::Condition& data_arrived);
+  // A replica of a replicated partition: writes go through Raft on the leader, reads stop at the
+  // commit index, and a follower refuses both (NOT_LEADER_OR_FOLLOWER).
+  Partition(io::Env& env, storage::TopicPartition tp, raft::Replica& replica,
             io::Condition& data_arrived);
   ~Partition();
   Partition(const Partition&) = delete;
   Partition& operator=(const Partition&) = delete;
 
-  // Appends one producer batch. acks=all answers once the batch is synced; acks=1 (and 0) once it
-  // is written. Errors from the log (kCorrupt naming the field, kNoSpace, kIoError, kInvalid),
-  // kNotFound once the partition is being deleted.
-  io::Task<io::Result<storage::AppendResult>> append(std::vector<std::byte> batch, Acks acks);
+  // Whether a write with `acks` may start here: kNone, NOT_LEADER_OR_FOLLOWER on a follower,
+  // NOT_ENOUGH_REPLICAS for acks=all on a leader that cannot reach a quorum (or fewer than
+  // min.insync.replicas) of its replicas.
+  protocol::ErrorCode check_writable(Acks acks, std::int16_t min_insync_replicas) const;
+  // Whether reads are served here: kUnavailable (NOT_LEADER_OR_FOLLOWER) on a follower.
+  io::Result<void> check_leader() const;
+
+  // Appends one producer batch. acks=all answers once the batch is synced (a single node) or
+  // committed on a quorum (replicated); acks=1 (and 0) once it is written here. Errors from the
+  // log (kCorrupt naming the field, kNoSpace, kIoError, kInvalid), kNotFound once the partition
+  // is being deleted; replicated: kUnavailable when this replica does not lead (or lost the
+  // leadership before the batch committed), kTimeout after `timeout` (it may still commit).
+  io::Task<io::Result<storage::AppendResult>> append(std::vector<std::byte> batch, Acks acks,
+                                                     io::Duration timeout = io::Duration::s(30));
 
   // Whole batches from `offset`, up to `bytes_max` (at least one batch unless `strict_max`),
   // none at or beyond the high watermark. Errors: kOutOfRange, kCorrupt, kIoError, kNotFound.
@@ -57,6 +74,10 @@ class Partition {
       std::int64_t timestamp);
 
   std::int64_t high_watermark() const { return log_.high_watermark(); }
+  // The replica's leader and its epoch; a single node leads its partitions in epoch 0.
+  raft::NodeId leader(raft::NodeId self) const;
+  std::int32_t leader_epoch() const;
+  raft::Replica* replica() const { return replica_; }
   std::int64_t log_start_offset() const { return log_.log_start_offset(); }
   std::int64_t log_end_offset() const { return log_.next_offset(); }
   const storage::TopicPartition& topic_partition() const { return tp_; }
@@ -73,9 +94,9 @@ class Partition {
   void schedule_flush();
   io::Task<void> flush_loop();
   void advance_high_watermark();
-
   io::Env& env_;
   storage::TopicPartition tp_;
+  raft::Replica* replica_ = nullptr;  // set for a replicated partition
   storage::PartitionLog& log_;
   io::Condition& data_arrived_;
   std::uint32_t operations_in_flight_ = 0;  // appends, reads and the flush loop
@@ -86,10 +107,29 @@ class Partition {
   io::TaskScope background_;  // last: destroyed first
 };
 
+class Controller;
+
+// A single node keeps its topics in a catalog file and each partition's log locally. In a cluster
+// (use_cluster) the topics come from the controller's metadata image: each partition placed on
+// this broker is a Raft replica in <data_dir>/<topic>-<partition>.<group>, opened and removed as
+// the image changes, and the leaders report themselves to the controller.
 class PartitionManager {
  public:
   PartitionManager(io::Env& env, const BrokerConfig& config);
   ~PartitionManager();
+
+  // Serves a cluster's partitions: call before open(). Raft messages of the replicas leave
+  // through `transport` and arrive through `registry`.
+  void use_cluster(Controller& controller, raft::Transport& transport,
+                   raft::GroupRegistry& registry);
+  bool clustered() const { return controller_ != nullptr; }
+  Controller* controller() const { return controller_; }
+  // Cluster mode: keeps the replicas in step with the image and reports leaderships, until
+  // close().
+  io::Task<void> run_cluster();
+  // The error for a partition find() does not have: NOT_LEADER_OR_FOLLOWER if the partition
+  // exists on other brokers, UNKNOWN_TOPIC_OR_PARTITION otherwise.
+  protocol::ErrorCode missing_partition_error(const storage::TopicPartition& tp) const;
 
   // Reads the catalog, opens every partition's log (recovering it), removes directories of topics
   // the catalog no longer has (a delete that crashed half way). A data directory without a
@@ -98,9 +138,12 @@ class PartitionManager {
   // Waits for operations in flight and closes every log cleanly (clean-shutdown markers).
   io::Task<io::Result<void>> close();
 
+  // `assignments`: explicit replica sets per partition (a cluster only; partitions and
+  // replication_factor are then -1).
   io::Task<TopicError> create_topic(std::string name, std::int32_t partitions,
                                     std::int16_t replication_factor,
-                                    std::map<std::string, std::string> configs, bool validate_only);
+                                    std::map<std::string, std::string> configs, bool validate_only,
+                                    std::vector<std::vector<std::int32_t>> assignments = {});
   io::Task<TopicError> delete_topic(std::string name);
   io::Task<TopicError> create_partitions(std::string name, std::int32_t count, bool validate_only);
 
@@ -120,6 +163,22 @@ class PartitionManager {
   io::Task<io::Result<void>> open_partition(const TopicInfo& topic, std::int32_t index);
   io::Task<io::Result<void>> remove_orphans();
   io::Task<void> retention_loop();
+  // Cluster mode.
+  struct Hosted {
+    storage::TopicPartition tp;
+    std::unique_ptr<raft::Replica> replica;
+    raft::Term reported_term = 0;
+    std::unique_ptr<io::TaskScope> scope;  // runs the replica; destroyed before it
+  };
+  void rebuild_catalog();
+  io::Task<void> reconcile();
+  io::Task<void> reconcile_loop();
+  io::Task<void> report_leaders_loop();
+  io::Task<io::Result<void>> open_replica(storage::TopicPartition tp, std::uint64_t group,
+                                          std::vector<std::int32_t> replicas,
+                                          storage::LogConfig log);
+  io::Task<void> remove_replica(std::uint64_t group, bool delete_files);
+  std::string replica_directory(const storage::TopicPartition& tp, std::uint64_t group) const;
 
   io::Env& env_;
   const BrokerConfig& config_;
@@ -130,6 +189,13 @@ class PartitionManager {
   io::Condition data_arrived_;
   bool retention_running_ = false;  // a round is in progress (not just sleeping)
   io::Condition retention_idle_;
+  Controller* controller_ = nullptr;
+  raft::Transport* transport_ = nullptr;
+  raft::GroupRegistry* registry_ = nullptr;
+  std::map<std::uint64_t, Hosted> replicas_;  // by Raft group
+  io::Condition image_changed_;
+  bool closing_ = false;
+  io::TaskScope cluster_tasks_;
   io::TaskScope retention_;  // last: destroyed first
 };
 

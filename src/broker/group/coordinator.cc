@@ -82,7 +82,7 @@ const Group* Coordinator::find(const std::string& group_id) const {
 
 io::Task<io::Result<void>> Coordinator::start() {
   const cluster::TopicInfo* topic = partitions_.catalog().find(kOffsetsTopic);
-  if (topic) {
+  if (topic && !partitions_.clustered()) {
     offsets_partitions_ = topic->partitions;
     for (std::int32_t partition = 0; partition < offsets_partitions_; ++partition) {
       io::Result<void> loaded = co_await load_partition(partition);

@@ -56,7 +56,7 @@ io::Error decode_error(std::span<const std::byte> payload) {
   }
   const fb::RpcError* error = fb::GetRpcError(data);
   const std::uint8_t kind = error->kind();
-  if (kind > static_cast<std::uint8_t>(io::ErrorKind::kOutOfRange)) {
+  if (kind > static_cast<std::uint8_t>(io::ErrorKind::kUnavailable)) {
     return io::Error{io::ErrorKind::kCorrupt,
                      "an rpc error response of unknown kind " + std::to_string(kind)};
   }

@@ -37,7 +37,23 @@ io::Task<HandlerResult> KafkaApi::create_topics(const Header& header, protocol::
     }
     std::int32_t partitions = topic.num_partitions;
     std::int16_t replication = topic.replication_factor;
-    if (!topic.assignments.empty()) {
+    std::vector<std::vector<std::int32_t>> assignments;
+    if (!topic.assignments.empty() && partitions_.clustered()) {
+      if (partitions != -1 || replication != -1) {
+        out.error_code = static_cast<std::int16_t>(ErrorCode::kInvalidRequest);
+        out.error_message = "replica assignments need num_partitions and replication_factor -1";
+        continue;
+      }
+      for (const protocol::CreatableReplicaAssignment& assignment : topic.assignments) {
+        if (assignment.partition_index != static_cast<std::int32_t>(assignments.size())) {
+          out.error_code = static_cast<std::int16_t>(ErrorCode::kInvalidReplicaAssignment);
+          out.error_message = "replica assignments must list partitions 0, 1, 2... in order";
+          break;
+        }
+        assignments.push_back(assignment.broker_ids);
+      }
+      if (out.error_code != 0) continue;
+    } else if (!topic.assignments.empty()) {
       bool valid = partitions == -1 && replication == -1;
       for (const protocol::CreatableReplicaAssignment& assignment : topic.assignments) {
         valid = valid && assignments_valid(assignment.broker_ids, config_.node_id);
@@ -56,8 +72,9 @@ io::Task<HandlerResult> KafkaApi::create_topics(const Header& header, protocol::
     for (const protocol::CreatableTopicConfig& config : topic.configs) {
       if (config.value) configs[config.name] = *config.value;
     }
-    cluster::TopicError created = co_await partitions_.create_topic(
-        topic.name, partitions, replication, std::move(configs), request.validate_only);
+    cluster::TopicError created =
+        co_await partitions_.create_topic(topic.name, partitions, replication, std::move(configs),
+                                          request.validate_only, std::move(assignments));
     out.error_code = static_cast<std::int16_t>(created.code);
     if (!created.ok()) out.error_message = created.message;
   }

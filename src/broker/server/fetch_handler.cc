@@ -33,7 +33,13 @@ io::Task<std::int64_t> gather(cluster::PartitionManager& partitions,
       std::shared_ptr<cluster::Partition> partition =
           partitions.find(storage::TopicPartition{topic.topic, wanted.partition});
       if (!partition) {
-        out.error_code = static_cast<std::int16_t>(ErrorCode::kUnknownTopicOrPartition);
+        out.error_code = static_cast<std::int16_t>(partitions.missing_partition_error(
+            storage::TopicPartition{topic.topic, wanted.partition}));
+        error_seen = true;
+        continue;
+      }
+      if (io::Result<void> leading = partition->check_leader(); !leading) {
+        out.error_code = static_cast<std::int16_t>(error_code_for(leading.error()));
         error_seen = true;
         continue;
       }
@@ -99,10 +105,15 @@ io::Task<HandlerResult> KafkaApi::list_offsets(const Header& header, protocol::R
       std::shared_ptr<cluster::Partition> partition =
           partitions_.find(storage::TopicPartition{topic.name, wanted.partition_index});
       if (!partition) {
-        out.error_code = static_cast<std::int16_t>(ErrorCode::kUnknownTopicOrPartition);
+        out.error_code = static_cast<std::int16_t>(partitions_.missing_partition_error(
+            storage::TopicPartition{topic.name, wanted.partition_index}));
         continue;
       }
-      out.leader_epoch = 0;
+      if (io::Result<void> leading = partition->check_leader(); !leading) {
+        out.error_code = static_cast<std::int16_t>(error_code_for(leading.error()));
+        continue;
+      }
+      out.leader_epoch = partition->leader_epoch();
       if (wanted.timestamp == protocol::kEarliestTimestamp) {
         out.offset = partition->log_start_offset();
       } else if (wanted.timestamp == protocol::kLatestTimestamp) {

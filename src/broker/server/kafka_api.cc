@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "broker/cluster/controller.h"
 #include "broker/protocol/api_versions.h"
 #include "broker/protocol/describe_cluster.h"
 #include "broker/protocol/describe_configs.h"
@@ -32,6 +33,8 @@ protocol::ErrorCode error_code_for(const io::Error& error) {
       return ErrorCode::kCorruptMessage;
     case io::ErrorKind::kOutOfRange:
       return ErrorCode::kOffsetOutOfRange;
+    case io::ErrorKind::kUnavailable:
+      return ErrorCode::kNotLeaderOrFollower;
     case io::ErrorKind::kNotFound:
       return ErrorCode::kUnknownTopicOrPartition;
     case io::ErrorKind::kInvalid:
@@ -131,10 +134,9 @@ io::Task<HandlerResult> KafkaApi::metadata(const Header& header, protocol::Reade
   protocol::MetadataRequest request = protocol::read_metadata_request(body, header.api_version);
   if (!body.ok()) co_return decode_failure(header, body);
   protocol::MetadataResponse response;
-  const io::Address advertised = config_.advertised();
-  response.brokers.push_back({config_.node_id, advertised.host, advertised.port, std::nullopt});
+  response.brokers = brokers();
   response.cluster_id = config_.cluster_id;
-  response.controller_id = config_.node_id;
+  response.controller_id = controller_id();
   std::vector<std::string> names;
   if (request.topics) {
     for (const protocol::MetadataRequestTopic& topic : *request.topics) names.push_back(topic.name);
@@ -161,13 +163,7 @@ io::Task<HandlerResult> KafkaApi::metadata(const Header& header, protocol::Reade
     const cluster::TopicInfo* topic = partitions_.catalog().find(name);
     if (topic && out.error_code == 0) {
       for (std::int32_t index = 0; index < topic->partitions; ++index) {
-        protocol::MetadataResponsePartition partition;
-        partition.partition_index = index;
-        partition.leader_id = config_.node_id;
-        partition.leader_epoch = 0;
-        partition.replica_nodes = {config_.node_id};
-        partition.isr_nodes = {config_.node_id};
-        out.partitions.push_back(std::move(partition));
+        out.partitions.push_back(describe_partition(name, index));
       }
     }
     response.topics.push_back(std::move(out));
@@ -175,14 +171,71 @@ io::Task<HandlerResult> KafkaApi::metadata(const Header& header, protocol::Reade
   co_return encode(header, response, protocol::write_metadata_response);
 }
 
+std::vector<protocol::MetadataResponseBroker> KafkaApi::brokers() const {
+  std::vector<protocol::MetadataResponseBroker> out;
+  if (!partitions_.clustered()) {
+    const io::Address advertised = config_.advertised();
+    out.push_back({config_.node_id, advertised.host, advertised.port, std::nullopt});
+    return out;
+  }
+  for (const auto& [id, broker] : partitions_.controller()->image().brokers()) {
+    std::optional<std::string> rack;
+    if (!broker.rack.empty()) rack = broker.rack;
+    out.push_back({id, broker.host, broker.port, rack});
+  }
+  return out;
+}
+
+std::int32_t KafkaApi::controller_id() const {
+  if (!partitions_.clustered()) return config_.node_id;
+  return partitions_.controller()->leader();
+}
+
+protocol::MetadataResponsePartition KafkaApi::describe_partition(const std::string& topic,
+                                                                 std::int32_t index) const {
+  protocol::MetadataResponsePartition out;
+  out.partition_index = index;
+  if (!partitions_.clustered()) {
+    out.leader_id = config_.node_id;
+    out.leader_epoch = 0;
+    out.replica_nodes = {config_.node_id};
+    out.isr_nodes = {config_.node_id};
+    return out;
+  }
+  const cluster::MetadataImage::TopicState* state = partitions_.controller()->image().topic(topic);
+  if (!state || index >= static_cast<std::int32_t>(state->partitions.size())) {
+    out.error_code = static_cast<std::int16_t>(ErrorCode::kUnknownTopicOrPartition);
+    return out;
+  }
+  const cluster::MetadataImage::PartitionState& known =
+      state->partitions[static_cast<std::size_t>(index)];
+  out.leader_id = known.leader;
+  out.leader_epoch = known.leader_epoch;
+  // A replica here knows the leader first hand, and may know a newer one than the image.
+  if (std::shared_ptr<cluster::Partition> local =
+          partitions_.find(storage::TopicPartition{topic, index});
+      local && local->replica() && local->leader_epoch() >= out.leader_epoch &&
+      local->leader(config_.node_id) != raft::kNoNode) {
+    out.leader_id = local->leader(config_.node_id);
+    out.leader_epoch = local->leader_epoch();
+  }
+  out.replica_nodes = known.assignment.replicas;
+  out.isr_nodes = known.assignment.replicas;
+  if (out.leader_id == raft::kNoNode) {
+    out.error_code = static_cast<std::int16_t>(ErrorCode::kLeaderNotAvailable);
+  }
+  return out;
+}
+
 HandlerResult KafkaApi::describe_cluster(const Header& header, protocol::Reader& body) {
   (void)protocol::read_describe_cluster_request(body, header.api_version);
   if (!body.ok()) return decode_failure(header, body);
   protocol::DescribeClusterResponse response;
-  const io::Address advertised = config_.advertised();
   response.cluster_id = config_.cluster_id;
-  response.controller_id = config_.node_id;
-  response.brokers.push_back({config_.node_id, advertised.host, advertised.port, std::nullopt});
+  response.controller_id = controller_id();
+  for (const protocol::MetadataResponseBroker& broker : brokers()) {
+    response.brokers.push_back({broker.node_id, broker.host, broker.port, broker.rack});
+  }
   return encode(header, response, protocol::write_describe_cluster_response);
 }
 

@@ -11,6 +11,7 @@
 #include "broker/cluster/partition_manager.h"
 #include "broker/config.h"
 #include "broker/group/coordinator.h"
+#include "broker/protocol/metadata.h"
 #include "broker/server/request_handler.h"
 #include "io/env.h"
 
@@ -43,6 +44,11 @@ class KafkaApi final : public RequestHandler {
   io::Task<Response> create_partitions(const Header& header, protocol::Reader& body);
   Response describe_configs(const Header& header, protocol::Reader& body);
   Response describe_cluster(const Header& header, protocol::Reader& body);
+  // What Metadata and DescribeCluster say of the cluster: a single node, or the metadata image.
+  std::vector<protocol::MetadataResponseBroker> brokers() const;
+  std::int32_t controller_id() const;
+  protocol::MetadataResponsePartition describe_partition(const std::string& topic,
+                                                         std::int32_t index) const;
   // Consumer groups (group_handlers.cc).
   io::Task<Response> find_coordinator(const Header& header, protocol::Reader& body);
   io::Task<Response> join_group(const Header& header, protocol::Reader& body,

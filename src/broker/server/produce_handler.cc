@@ -1,6 +1,8 @@
 // Produce: validate each partition's batch, append them in request order, answer per acks.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "broker/protocol/produce.h"
 #include "broker/protocol/record_batch.h"
 #include "broker/server/kafka_api.h"
@@ -49,9 +51,9 @@ ErrorCode check_records(std::span<const std::byte> records, bool records_null,
   return ErrorCode::kNone;
 }
 
-io::Task<void> run_append(PartitionAppend& append, cluster::Acks acks) {
+io::Task<void> run_append(PartitionAppend& append, cluster::Acks acks, io::Duration timeout) {
   io::Result<storage::AppendResult> appended =
-      co_await append.partition->append(std::move(append.batch), acks);
+      co_await append.partition->append(std::move(append.batch), acks, timeout);
   if (appended) {
     append.out->base_offset = appended->base_offset;
     append.out->log_start_offset = append.partition->log_start_offset();
@@ -92,8 +94,18 @@ io::Task<HandlerResult> KafkaApi::produce(const Header& header, protocol::Reader
       } else if (transactional) {
         set_error(out, ErrorCode::kInvalidRequest, "transactions are not supported yet");
       } else if (!partition) {
-        set_error(out, ErrorCode::kUnknownTopicOrPartition,
-                  "unknown topic or partition " + topic.name + "-" + std::to_string(data.index));
+        const storage::TopicPartition tp{topic.name, data.index};
+        set_error(out, partitions_.missing_partition_error(tp),
+                  "topic or partition " + topic.name + "-" + std::to_string(data.index) +
+                      " is not served here");
+      } else if (ErrorCode writable = partition->check_writable(
+                     static_cast<cluster::Acks>(request.acks), config_.min_insync_replicas);
+                 writable != ErrorCode::kNone) {
+        set_error(out, writable,
+                  writable == ErrorCode::kNotEnoughReplicas
+                      ? "too few replicas of " + topic.name + "-" + std::to_string(data.index) +
+                            " answer for acks=all"
+                      : "not the leader of " + topic.name + "-" + std::to_string(data.index));
       } else if (ErrorCode code = check_records(data.records, data.records_null,
                                                 config_.message_max_bytes, message);
                  code != ErrorCode::kNone) {
@@ -109,13 +121,14 @@ io::Task<HandlerResult> KafkaApi::produce(const Header& header, protocol::Reader
     }
   }
   const auto acks = static_cast<cluster::Acks>(request.acks);
+  const io::Duration timeout = io::Duration::ms(std::clamp(request.timeout_ms, 1, 300'000));
   {
     io::TaskScope running;
     {
       // Issue the appends in request order (each queues its batch before it first suspends);
       // waiting for them, and for the sync, happens after the next request may start.
       io::Mutex::Guard ordered = co_await context.ordering.lock();
-      for (PartitionAppend& append : appends) running.spawn(run_append(append, acks));
+      for (PartitionAppend& append : appends) running.spawn(run_append(append, acks, timeout));
     }
     co_await running.join();
   }

@@ -1,0 +1,548 @@
+#include "broker/cluster/controller.h"
+
+#include <flatbuffers/flatbuffers.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+
+#include "broker/cluster/controller_requests_generated.h"
+#include "broker/protocol/byte_order.h"
+#include "broker/protocol/record_batch.h"
+#include "broker/protocol/topic_name.h"
+#include "io/timed_wait.h"
+
+namespace strand::cluster {
+
+namespace {
+
+using protocol::ErrorCode;
+
+constexpr std::int32_t kPartitionsPerTopicMax = 1 << 16;
+constexpr std::uint32_t kApplyReadBytes = 1u << 20;
+constexpr io::Duration kAppendTimeout = io::Duration::s(10);
+constexpr io::Duration kRetryPause = io::Duration::ms(50);
+
+ControllerAnswer refuse(ErrorCode code, std::string message) {
+  return ControllerAnswer{code, std::move(message), -1};
+}
+
+io::Error corrupt(std::string what) {
+  return io::Error{io::ErrorKind::kCorrupt, "controller request: " + std::move(what)};
+}
+
+std::string string_of(const flatbuffers::String* text) {
+  return text == nullptr ? std::string{} : text->str();
+}
+
+// The offset after the last batch in `batches` (whole batches, as PartitionLog::read returns).
+std::int64_t end_of_batches(std::span<const std::byte> batches, std::int64_t from) {
+  std::int64_t next = from;
+  for (std::size_t rounds = 0; !batches.empty(); ++rounds) {
+    STRAND_ASSERT(rounds < (1u << 24), "each round consumes a batch");
+    io::Result<std::uint32_t> size = protocol::RecordBatchView::peek_size(batches);
+    if (!size || *size > batches.size() || *size < protocol::kBatchHeaderBytes) break;
+    const auto base = protocol::load_be<std::int64_t>(batches.data());
+    const auto delta =
+        protocol::load_be<std::int32_t>(batches.data() + protocol::batch_field::kLastOffsetDelta);
+    next = base + delta + 1;
+    batches = batches.subspan(*size);
+  }
+  return next;
+}
+
+ErrorCode code_for(raft::ReplicaError error) {
+  switch (error) {
+    case raft::ReplicaError::kNotLeader:
+    case raft::ReplicaError::kLost:
+      return ErrorCode::kNotController;
+    case raft::ReplicaError::kTimeout:
+    case raft::ReplicaError::kBackpressure:
+      return ErrorCode::kRequestTimedOut;
+    default:
+      return ErrorCode::kUnknownServerError;
+  }
+}
+
+}  // namespace
+
+// ---- wire form ------------------------------------------------------------------------------
+
+std::vector<std::byte> encode_request(const ControllerRequest& request) {
+  flatbuffers::FlatBufferBuilder builder(256);
+  fb::Request type = fb::Request::NONE;
+  flatbuffers::Offset<void> body;
+  if (const auto* create = std::get_if<CreateTopicRequest>(&request)) {
+    std::vector<flatbuffers::Offset<fb::ConfigEntry>> configs;
+    for (const auto& [key, value] : create->configs) {
+      configs.push_back(
+          fb::CreateConfigEntry(builder, builder.CreateString(key), builder.CreateString(value)));
+    }
+    std::vector<flatbuffers::Offset<fb::ReplicaList>> assignments;
+    for (const std::vector<raft::NodeId>& replicas : create->assignments) {
+      assignments.push_back(fb::CreateReplicaList(builder, builder.CreateVector(replicas)));
+    }
+    body = fb::CreateCreateTopic(builder, builder.CreateString(create->name), create->partitions,
+                                 create->replication, builder.CreateVector(configs),
+                                 create->validate_only, builder.CreateVector(assignments))
+               .Union();
+    type = fb::Request::CreateTopic;
+  } else if (const auto* remove = std::get_if<DeleteTopicRequest>(&request)) {
+    body = fb::CreateDeleteTopic(builder, builder.CreateString(remove->name)).Union();
+    type = fb::Request::DeleteTopic;
+  } else if (const auto* grow = std::get_if<CreatePartitionsRequest>(&request)) {
+    body = fb::CreateCreatePartitions(builder, builder.CreateString(grow->name), grow->count,
+                                      grow->validate_only)
+               .Union();
+    type = fb::Request::CreatePartitions;
+  } else {
+    const std::vector<std::byte> record = encode_record(std::get<MetadataRecord>(request));
+    const auto* data = reinterpret_cast<const std::uint8_t*>(record.data());
+    body = fb::CreateProposeRecord(builder, builder.CreateVector(data, record.size())).Union();
+    type = fb::Request::ProposeRecord;
+  }
+  builder.Finish(fb::CreateControllerRequest(builder, type, body));
+  const auto* data = reinterpret_cast<const std::byte*>(builder.GetBufferPointer());
+  return std::vector<std::byte>(data, data + builder.GetSize());
+}
+
+io::Result<ControllerRequest> decode_request(std::span<const std::byte> bytes) {
+  const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  flatbuffers::Verifier verifier(data, bytes.size());
+  if (!verifier.VerifyBuffer<fb::ControllerRequest>(nullptr)) return corrupt("fails verification");
+  const fb::ControllerRequest* root = flatbuffers::GetRoot<fb::ControllerRequest>(data);
+  // The verifier accepts a union type whose table is absent.
+  if (root->request() == nullptr) return corrupt("no request");
+  switch (root->request_type()) {
+    case fb::Request::CreateTopic: {
+      const fb::CreateTopic* in = root->request_as_CreateTopic();
+      CreateTopicRequest out;
+      out.name = string_of(in->name());
+      out.partitions = in->partitions();
+      out.replication = in->replication();
+      out.validate_only = in->validate_only();
+      if (in->configs() != nullptr) {
+        for (const fb::ConfigEntry* entry : *in->configs()) {
+          out.configs[string_of(entry->key())] = string_of(entry->value());
+        }
+      }
+      if (in->assignments() != nullptr) {
+        for (const fb::ReplicaList* list : *in->assignments()) {
+          std::vector<raft::NodeId>& replicas = out.assignments.emplace_back();
+          if (list->nodes() != nullptr)
+            replicas.assign(list->nodes()->begin(), list->nodes()->end());
+        }
+      }
+      return ControllerRequest{std::move(out)};
+    }
+    case fb::Request::DeleteTopic:
+      return ControllerRequest{
+          DeleteTopicRequest{string_of(root->request_as_DeleteTopic()->name())}};
+    case fb::Request::CreatePartitions: {
+      const fb::CreatePartitions* in = root->request_as_CreatePartitions();
+      return ControllerRequest{
+          CreatePartitionsRequest{string_of(in->name()), in->count(), in->validate_only()}};
+    }
+    case fb::Request::ProposeRecord: {
+      const flatbuffers::Vector<std::uint8_t>* record = root->request_as_ProposeRecord()->record();
+      if (record == nullptr) return corrupt("no record");
+      io::Result<MetadataRecord> decoded = decode_record(
+          std::span(reinterpret_cast<const std::byte*>(record->data()), record->size()));
+      if (!decoded) return std::move(decoded).error();
+      return ControllerRequest{std::move(*decoded)};
+    }
+    default:
+      return corrupt("unknown request type");
+  }
+}
+
+std::vector<std::byte> encode_answer(const ControllerAnswer& answer) {
+  flatbuffers::FlatBufferBuilder builder(128);
+  builder.Finish(fb::CreateControllerAnswer(builder, static_cast<std::int16_t>(answer.code),
+                                            builder.CreateString(answer.message), answer.offset));
+  const auto* data = reinterpret_cast<const std::byte*>(builder.GetBufferPointer());
+  return std::vector<std::byte>(data, data + builder.GetSize());
+}
+
+io::Result<ControllerAnswer> decode_answer(std::span<const std::byte> bytes) {
+  const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  flatbuffers::Verifier verifier(data, bytes.size());
+  if (!verifier.VerifyBuffer<fb::ControllerAnswer>(nullptr)) return corrupt("bad answer");
+  const fb::ControllerAnswer* root = flatbuffers::GetRoot<fb::ControllerAnswer>(data);
+  return ControllerAnswer{static_cast<ErrorCode>(root->error_code()), string_of(root->message()),
+                          root->offset()};
+}
+
+// ---- the controller -------------------------------------------------------------------------
+
+Controller::Controller(io::Env& env, const BrokerConfig& config, raft::Transport& transport)
+    : env_(env), config_(config), transport_(transport) {
+  for (const auto& [node, address] : config_.controller_voters) {
+    if (node != config_.node_id) clients_[node] = std::make_unique<rpc::RpcClient>(env_, address);
+  }
+}
+
+Controller::~Controller() = default;
+
+io::Task<io::Result<void>> Controller::open() {
+  raft::ReplicaOptions options;
+  options.raft.self = config_.node_id;
+  options.tick_interval = io::Duration::ms(config_.raft_heartbeat_interval_ms);
+  options.raft.heartbeat_interval_ticks = 1;
+  options.raft.election_timeout_ticks = static_cast<std::int32_t>(std::max<std::int64_t>(
+      2, config_.raft_election_timeout_ms / config_.raft_heartbeat_interval_ms));
+  options.log = config_.log;
+  options.log.retention_ms = -1;  // the metadata log is the cluster's history: kept whole
+  options.log.retention_bytes = -1;
+  options.high_watermark_moved = &high_watermark_moved_;
+  raft::Configuration voters;
+  for (const auto& [node, address] : config_.controller_voters) voters.voters.push_back(node);
+  io::Result<void> made = co_await env_.fs().make_dirs(config_.data_dir);
+  if (!made) co_return std::move(made).error();
+  const std::string directory = io::join_path(config_.data_dir, std::string(kMetadataTopic) + "-0");
+  io::Result<std::unique_ptr<raft::Replica>> opened = co_await raft::Replica::open(
+      env_, directory, kMetadataGroup, std::move(voters), options, transport_);
+  if (!opened) co_return with_context(std::move(opened).error(), "metadata log");
+  replica_ = std::move(*opened);
+  applied_next_ = replica_->log().log_start_offset();
+  const bool applied = co_await apply_committed();
+  if (!applied) co_return io::Error{io::ErrorKind::kCorrupt, "metadata log does not read back"};
+  incarnation_ = env_.rng().next_u64();
+  spdlog::info("metadata log: applied up to offset {} ({} brokers, {} topics)",
+               image_.applied_offset(), image_.brokers().size(), image_.topics().size());
+  co_return io::ok();
+}
+
+void Controller::serve_on(rpc::RpcServer& server, raft::GroupRegistry& registry) {
+  registry.add(*replica_);
+  server.add_method(kControllerMethod,
+                    [this](std::span<const std::byte> payload) { return handle_rpc(payload); });
+}
+
+io::Task<void> Controller::run() {
+  tasks_.spawn(replica_->run());
+  tasks_.spawn(apply_loop());
+  tasks_.spawn(register_loop());
+  co_await tasks_.join();
+}
+
+void Controller::stop() {
+  stopping_ = true;
+  if (replica_) replica_->stop();
+  high_watermark_moved_.notify_all();
+  applied_.notify_all();
+  tasks_.cancel();
+}
+
+io::Task<io::Result<void>> Controller::close() {
+  if (!replica_) co_return io::ok();
+  co_return co_await replica_->log().close();
+}
+
+raft::NodeId Controller::leader() const { return replica_ ? replica_->leader() : raft::kNoNode; }
+
+bool Controller::registered() const {
+  auto it = image_.brokers().find(config_.node_id);
+  return it != image_.brokers().end() && it->second.incarnation == incarnation_;
+}
+
+io::Task<bool> Controller::apply_committed() {
+  for (std::uint64_t rounds = 0; applied_next_ < replica_->high_watermark(); ++rounds) {
+    STRAND_ASSERT(rounds < (1ull << 40), "each round applies a batch");
+    const std::int64_t from = applied_next_;
+    const std::int64_t upper = replica_->high_watermark();
+    io::Result<std::vector<std::byte>> bytes =
+        co_await replica_->log().read(from, kApplyReadBytes, upper);
+    if (!bytes) {
+      spdlog::error("metadata log: reading at {}: {}", from, bytes.error().to_string());
+      co_return false;
+    }
+    if (bytes->empty()) break;
+    io::Result<std::vector<OffsetRecord>> records = read_records(*bytes);
+    if (!records) {
+      spdlog::error("metadata log: at {}: {}", from, records.error().to_string());
+      co_return false;
+    }
+    for (const OffsetRecord& record : *records) {
+      if (record.offset < from || record.offset >= upper) continue;
+      (void)image_.apply(record.record, record.offset);
+    }
+    applied_next_ = std::max(from + 1, end_of_batches(*bytes, from));
+    if (on_applied_) on_applied_();
+    applied_.notify_all();
+  }
+  co_return true;
+}
+
+io::Task<void> Controller::apply_loop() {
+  while (!stopping_) {
+    const bool ok = co_await apply_committed();
+    if (!ok) {
+      co_await env_.clock().sleep(io::Duration::s(1));
+      continue;
+    }
+    if (applied_next_ >= replica_->high_watermark() && !stopping_) {
+      co_await high_watermark_moved_.wait();
+    }
+  }
+}
+
+io::Task<bool> Controller::wait_applied(std::int64_t offset, io::Duration timeout) {
+  const io::Instant deadline = env_.clock().now() + timeout;
+  while (applied_next_ <= offset && !stopping_) {
+    const io::Instant now = env_.clock().now();
+    if (now >= deadline) co_return false;
+    (void)co_await io::wait_notified(applied_, env_.clock(), deadline - now);
+  }
+  co_return applied_next_ > offset;
+}
+
+io::Task<void> Controller::register_loop() {
+  BrokerRegistration self;
+  self.node_id = config_.node_id;
+  const io::Address kafka = config_.advertised();
+  self.host = kafka.host;
+  self.port = kafka.port;
+  const io::Address rpc_address = config_.controller_voters.at(config_.node_id);
+  self.rpc_host = rpc_address.host;
+  self.rpc_port = rpc_address.port;
+  self.rack = config_.rack;
+  self.incarnation = incarnation_;
+  while (!stopping_ && !registered()) {
+    MetadataRecord record = self;
+    ControllerAnswer answer = co_await submit(std::move(record), io::Duration::s(10));
+    if (answer.ok()) {
+      spdlog::info("node {} registered with the controller quorum (leader {})", config_.node_id,
+                   leader());
+      break;
+    }
+    spdlog::debug("registering: {}", answer.message);
+    co_await env_.clock().sleep(io::Duration::ms(200));
+  }
+}
+
+io::Task<ControllerAnswer> Controller::submit(ControllerRequest request, io::Duration timeout) {
+  const io::Instant deadline = env_.clock().now() + timeout;
+  ControllerAnswer answer = refuse(ErrorCode::kRequestTimedOut, "no controller leader answered");
+  while (!stopping_ && env_.clock().now() < deadline) {
+    const raft::NodeId leader_now = leader();
+    if (leader_now == config_.node_id) {
+      answer = co_await lead(request);
+    } else if (leader_now != raft::kNoNode) {
+      answer = co_await forward(leader_now, request, deadline - env_.clock().now());
+    } else {
+      answer = refuse(ErrorCode::kRequestTimedOut, "the controller quorum has no leader");
+    }
+    if (answer.code != ErrorCode::kNotController && answer.code != ErrorCode::kRequestTimedOut) {
+      break;
+    }
+    co_await env_.clock().sleep(kRetryPause);
+  }
+  if (answer.ok() && answer.offset >= 0) {
+    const io::Instant now = env_.clock().now();
+    const io::Duration left = now < deadline ? deadline - now : io::Duration::ms(1);
+    const bool applied = co_await wait_applied(answer.offset, left);
+    if (!applied) {
+      answer = refuse(ErrorCode::kRequestTimedOut,
+                      "the change committed but this broker has not applied it yet");
+    }
+  }
+  co_return std::move(answer);
+}
+
+io::Task<ControllerAnswer> Controller::forward(raft::NodeId leader,
+                                               const ControllerRequest& request,
+                                               io::Duration timeout) {
+  auto it = clients_.find(leader);
+  if (it == clients_.end()) {
+    co_return refuse(ErrorCode::kNotController, "leader " + std::to_string(leader) + " unknown");
+  }
+  const std::vector<std::byte> payload = encode_request(request);
+  const io::Duration call_timeout = std::min(timeout, io::Duration::s(5));
+  io::Result<std::vector<std::byte>> reply =
+      co_await it->second->call(kControllerMethod, payload, call_timeout);
+  if (!reply) {
+    co_return refuse(ErrorCode::kRequestTimedOut,
+                     "controller " + std::to_string(leader) + ": " + reply.error().to_string());
+  }
+  io::Result<ControllerAnswer> answer = decode_answer(*reply);
+  if (!answer) co_return refuse(ErrorCode::kUnknownServerError, answer.error().to_string());
+  co_return std::move(*answer);
+}
+
+io::Task<io::Result<std::vector<std::byte>>> Controller::handle_rpc(
+    std::span<const std::byte> payload) {
+  io::Result<ControllerRequest> request = decode_request(payload);
+  if (!request) co_return std::move(request).error();
+  ControllerAnswer answer = co_await lead(std::move(*request));
+  co_return encode_answer(answer);
+}
+
+io::Task<ControllerAnswer> Controller::lead(ControllerRequest request) {
+  io::Mutex::Guard guard = co_await leading_.lock();
+  if (stopping_ || replica_->role() != raft::Role::kLeader) {
+    co_return refuse(ErrorCode::kNotController, "not the controller leader");
+  }
+  // Everything in the log before this leader's first entry commits with it: apply it all, so
+  // the checks below see every earlier decision.
+  const std::int64_t log_end = replica_->log().next_offset();
+  const bool caught_up = co_await wait_applied(log_end - 1, kAppendTimeout);
+  if (!caught_up) co_return refuse(ErrorCode::kRequestTimedOut, "metadata log not applied yet");
+  bool nothing_to_do = false;
+  io::Result<MetadataRecord> record = check(request, nothing_to_do);
+  if (!record) {
+    const io::Error& error = record.error();
+    ErrorCode code = ErrorCode::kInvalidRequest;
+    if (error.kind == io::ErrorKind::kExists) code = ErrorCode::kTopicAlreadyExists;
+    if (error.kind == io::ErrorKind::kNotFound) code = ErrorCode::kUnknownTopicOrPartition;
+    if (error.message.starts_with("replication")) code = ErrorCode::kInvalidReplicationFactor;
+    if (error.message.starts_with("partitions")) code = ErrorCode::kInvalidPartitions;
+    if (error.message.starts_with("config")) code = ErrorCode::kInvalidConfig;
+    if (error.message.starts_with("topic name")) code = ErrorCode::kInvalidTopicException;
+    if (error.message.starts_with("assignment")) code = ErrorCode::kInvalidReplicaAssignment;
+    co_return refuse(code, error.message);
+  }
+  if (nothing_to_do) co_return ControllerAnswer{};
+  co_return co_await append(*record);
+}
+
+io::Task<ControllerAnswer> Controller::append(const MetadataRecord& record) {
+  std::vector<std::byte> batch = record_batch(record, env_.clock().wall_ms());
+  raft::ProposeOutcome outcome =
+      co_await replica_->propose(std::move(batch), raft::Acks::kAll, kAppendTimeout);
+  if (!outcome.ok()) {
+    co_return refuse(code_for(outcome.error),
+                     std::string("metadata log: ") + raft::replica_error_name(outcome.error));
+  }
+  const bool applied = co_await wait_applied(outcome.last_offset, kAppendTimeout);
+  if (!applied) co_return refuse(ErrorCode::kRequestTimedOut, "committed but not applied");
+  co_return ControllerAnswer{ErrorCode::kNone, {}, outcome.last_offset};
+}
+
+// Kinds of refusal, by the first word of the message: lead() maps them to Kafka codes.
+io::Result<MetadataRecord> Controller::check(const ControllerRequest& request,
+                                             bool& nothing_to_do) {
+  auto invalid = [](std::string message) {
+    return io::Error{io::ErrorKind::kInvalid, std::move(message)};
+  };
+  if (const auto* create = std::get_if<CreateTopicRequest>(&request)) {
+    io::Result<void> valid_name = protocol::validate_topic_name(create->name);
+    if (!valid_name) return invalid("topic name: " + valid_name.error().message);
+    if (image_.topic(create->name)) {
+      return io::Error{io::ErrorKind::kExists, "topic '" + create->name + "' already exists"};
+    }
+    for (const auto& [existing, topic] : image_.topics()) {
+      if (protocol::topic_names_collide(existing, create->name)) {
+        return invalid("topic name '" + create->name + "' collides with '" + existing +
+                       "' ('.' and '_')");
+      }
+    }
+    storage::LogConfig scratch = config_.log;
+    for (const auto& [key, value] : create->configs) {
+      io::Result<void> applied = apply_topic_config(scratch, key, value);
+      if (!applied) return invalid("config: " + applied.error().message);
+    }
+    std::vector<std::vector<raft::NodeId>> replicas;
+    if (!create->assignments.empty()) {
+      const std::size_t width = create->assignments.front().size();
+      for (const std::vector<raft::NodeId>& set : create->assignments) {
+        std::set<raft::NodeId> distinct(set.begin(), set.end());
+        bool known = !set.empty() && set.size() == width && distinct.size() == set.size();
+        for (raft::NodeId node : set) known = known && image_.brokers().contains(node);
+        if (!known) {
+          return invalid(
+              "assignment: every partition needs the same number of distinct, "
+              "registered brokers");
+        }
+      }
+      if (create->assignments.size() > static_cast<std::size_t>(kPartitionsPerTopicMax)) {
+        return invalid("partitions: too many");
+      }
+      replicas = create->assignments;
+    } else {
+      const std::int32_t count =
+          create->partitions == -1 ? config_.num_partitions : create->partitions;
+      const std::int16_t factor =
+          create->replication == -1 ? config_.default_replication_factor : create->replication;
+      if (count <= 0 || count > kPartitionsPerTopicMax) {
+        return invalid("partitions: the number of partitions must be in [1, " +
+                       std::to_string(kPartitionsPerTopicMax) + "]");
+      }
+      io::Result<std::vector<std::vector<raft::NodeId>>> placed =
+          place_replicas(image_, 0, count, factor);
+      if (!placed) return invalid("replication: " + placed.error().message);
+      replicas = std::move(*placed);
+    }
+    if (create->validate_only) {
+      nothing_to_do = true;
+      return MetadataRecord{RemoveTopicRecord{}};
+    }
+    TopicRecord topic;
+    topic.name = create->name;
+    topic.id_high = env_.rng().next_u64();
+    topic.id_low = env_.rng().next_u64();
+    topic.configs = create->configs;
+    GroupId group = image_.next_group();
+    for (std::size_t index = 0; index < replicas.size(); ++index) {
+      topic.partitions.push_back(
+          PartitionAssignment{static_cast<std::int32_t>(index), group++, replicas[index]});
+    }
+    return MetadataRecord{std::move(topic)};
+  }
+  if (const auto* remove = std::get_if<DeleteTopicRequest>(&request)) {
+    if (!image_.topic(remove->name)) {
+      return io::Error{io::ErrorKind::kNotFound, "topic '" + remove->name + "' does not exist"};
+    }
+    return MetadataRecord{RemoveTopicRecord{remove->name}};
+  }
+  if (const auto* grow = std::get_if<CreatePartitionsRequest>(&request)) {
+    const MetadataImage::TopicState* topic = image_.topic(grow->name);
+    if (!topic) {
+      return io::Error{io::ErrorKind::kNotFound, "topic '" + grow->name + "' does not exist"};
+    }
+    const auto before = static_cast<std::int32_t>(topic->partitions.size());
+    if (grow->count <= before || grow->count > kPartitionsPerTopicMax) {
+      return invalid("partitions: topic '" + grow->name + "' has " + std::to_string(before) +
+                     " partitions; the new count must be larger (and at most " +
+                     std::to_string(kPartitionsPerTopicMax) + ")");
+    }
+    const auto factor = static_cast<std::int16_t>(
+        topic->partitions.empty() ? 1 : topic->partitions.front().assignment.replicas.size());
+    io::Result<std::vector<std::vector<raft::NodeId>>> placed =
+        place_replicas(image_, before, grow->count - before, factor);
+    if (!placed) return invalid("replication: " + placed.error().message);
+    if (grow->validate_only) {
+      nothing_to_do = true;
+      return MetadataRecord{RemoveTopicRecord{}};
+    }
+    AddPartitionsRecord added;
+    added.name = grow->name;
+    GroupId group = image_.next_group();
+    for (std::size_t i = 0; i < placed->size(); ++i) {
+      added.partitions.push_back(PartitionAssignment{before + static_cast<std::int32_t>(i), group++,
+                                                     std::move((*placed)[i])});
+    }
+    return MetadataRecord{std::move(added)};
+  }
+  const MetadataRecord& record = std::get<MetadataRecord>(request);
+  if (const auto* leader = std::get_if<LeaderRecord>(&record)) {
+    std::optional<MetadataImage::Located> located = image_.locate(leader->group);
+    if (!located) return io::Error{io::ErrorKind::kNotFound, "no partition has that group"};
+    const MetadataImage::PartitionState& partition =
+        located->topic->partitions.at(static_cast<std::size_t>(located->partition));
+    nothing_to_do = leader->epoch <= partition.leader_epoch;
+    return record;
+  }
+  if (const auto* broker = std::get_if<BrokerRegistration>(&record)) {
+    if (!config_.controller_voters.contains(broker->node_id)) {
+      return invalid("broker " + std::to_string(broker->node_id) +
+                     " is not in controller.quorum.voters");
+    }
+    auto it = image_.brokers().find(broker->node_id);
+    nothing_to_do = it != image_.brokers().end() && it->second == *broker;
+    return record;
+  }
+  return invalid("that record kind is the controller's own");
+}
+
+}  // namespace strand::cluster

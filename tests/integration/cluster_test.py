@@ -1,0 +1,284 @@
+#!/usr/bin/python3
+"""Three strand-broker processes on loopback form a cluster (every broker a controller voter).
+A topic with 6 partitions and replication factor 3 is created through confluent-kafka's
+AdminClient; a confluent-kafka producer (acks=all) runs while the test SIGKILLs the leader of some
+partitions, restarts it, and later kills the leader of another. Afterwards every acknowledged
+record is read back at exactly its acknowledged offset, each offset holds one record, and per
+partition the acknowledged records keep their order (offsets are not dense: a new leader's Raft
+control batch takes an offset, which consumers skip, as they skip Kafka's transaction markers). kafka-python and kcat see the three brokers
+and every partition's replicas and leader before and after. Prints the failover time: from the
+kill to the first acknowledgement by a partition the killed broker led."""
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+from kafka import KafkaConsumer
+from kafka import TopicPartition as KafkaTopicPartition
+
+from broker_fixture import Broker, Checks, unique_topic, wait_until
+
+NODES = (1, 2, 3)
+PARTITIONS = 6
+REPLICATION = 3
+DOWN_S = 2.0
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+class Cluster:
+    def __init__(self):
+        rpc_ports = free_ports(len(NODES))
+        voters = ",".join(f"{node}@127.0.0.1:{port}" for node, port in zip(NODES, rpc_ports))
+        self.brokers = {}
+        for node in NODES:
+            self.brokers[node] = Broker(
+                name=f"node{node}", check_advertised=False,
+                settings={"node.id": node, "controller.quorum.voters": voters,
+                          "num.partitions": 1})
+
+    def bootstrap(self):
+        return ",".join(b.bootstrap for b in self.brokers.values() if b.running())
+
+    def close(self):
+        for broker in self.brokers.values():
+            broker.close()
+
+    def crashes(self):
+        found = []
+        for broker in self.brokers.values():
+            try:
+                broker.assert_no_crash()
+            except AssertionError as error:
+                found.append(str(error))
+        return found
+
+
+def partition_view(bootstrap):
+    """The cluster's metadata through confluent-kafka, or None while no broker answers."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    try:
+        return admin.list_topics(timeout=5)
+    except KafkaException:
+        return None
+
+
+def leaders(bootstrap, topic):
+    metadata = partition_view(bootstrap)
+    if metadata is None or topic not in metadata.topics:
+        return {}
+    return {p.id: p.leader for p in metadata.topics[topic].partitions.values()}
+
+
+def all_led(bootstrap, topic):
+    found = leaders(bootstrap, topic)
+    if len(found) == PARTITIONS and all(leader in NODES for leader in found.values()):
+        return found
+    return None
+
+
+def check_metadata(cluster, topic):
+    """kafka-python and kcat: three brokers; every partition with 3 replicas and a live leader."""
+    consumer = KafkaConsumer(bootstrap_servers=cluster.bootstrap(), request_timeout_ms=10000,
+                             api_version_auto_timeout_ms=10000)
+    try:
+        found = consumer.partitions_for_topic(topic)
+        assert found == set(range(PARTITIONS)), f"kafka-python sees partitions {found}"
+        brokers = {b.nodeId for b in consumer._client.cluster.brokers()}
+        assert brokers == set(NODES), f"kafka-python sees brokers {brokers}"
+        for partition in range(PARTITIONS):
+            leader = consumer._client.cluster.leader_for_partition(
+                KafkaTopicPartition(topic, partition))
+            assert leader in NODES, f"kafka-python: partition {partition} leader {leader}"
+    finally:
+        consumer.close()
+    any_broker = next(b for b in cluster.brokers.values() if b.running())
+    listing = subprocess.run(["kcat", "-b", any_broker.bootstrap, "-L", "-t", topic, "-m", "10"],
+                             capture_output=True, text=True, timeout=30)
+    assert listing.returncode == 0, listing.stderr
+    text = listing.stdout
+    assert "3 brokers:" in text, text
+    for partition in range(PARTITIONS):
+        line = next((l for l in text.splitlines() if f"partition {partition}," in l), None)
+        assert line is not None and "replicas: " in line, text
+        replicas = line.split("replicas: ")[1].split(",")[0:REPLICATION]
+        assert sorted(int(r.split()[0]) for r in replicas) == list(NODES), line
+    return "kafka-python and kcat agree"
+
+
+class Load:
+    """A producer thread: keyed records, acks=all, until stopped."""
+
+    def __init__(self, bootstrap, topic):
+        self.topic = topic
+        self.acked = {}  # value -> (partition, offset)
+        self.ack_times = []  # (monotonic time, partition, record index)
+        self.failed = {}
+        self.sent = 0
+        self.stop = threading.Event()
+        self.producer = Producer({
+            "bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5,
+            "max.in.flight.requests.per.connection": 1, "enable.idempotence": False,
+            "message.timeout.ms": 60000, "retries": 1000000, "retry.backoff.ms": 100,
+            "reconnect.backoff.ms": 50, "reconnect.backoff.max.ms": 500,
+            "topic.metadata.refresh.interval.ms": 1000,
+            "socket.connection.setup.timeout.ms": 2000})
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def on_delivery(self, error, message):
+        value = message.value().decode()
+        if error is not None:
+            self.failed[value] = str(error)
+            return
+        self.acked[value] = (message.partition(), message.offset())
+        self.ack_times.append((time.monotonic(), message.partition(), int(value[1:])))
+
+    def run(self):
+        while not self.stop.is_set():
+            for _ in range(10):
+                value = f"v{self.sent:06d}"
+                self.producer.produce(self.topic, key=f"k{self.sent % 97}", value=value,
+                                      on_delivery=self.on_delivery)
+                self.sent += 1
+            self.producer.poll(0)
+            time.sleep(0.01)
+        self.producer.flush(90)
+
+
+def kill_a_leader(cluster, topic, load, avoid=()):
+    """Kills the leader of the first partition not led by a node in `avoid`; returns (node,
+    failover seconds, partitions it led)."""
+    current = wait_until(lambda: all_led(cluster.bootstrap(), topic), 30, "every partition led")
+    victim = next(leader for _, leader in sorted(current.items()) if leader not in avoid)
+    led = {p for p, leader in current.items() if leader == victim}
+    killed_at = time.monotonic()
+    first_sent_after = load.sent + 20  # past what the client may have queued before the kill
+    cluster.brokers[victim].kill()
+
+    def acked_on_led():
+        return next((t for t, p, index in list(load.ack_times)
+                     if index >= first_sent_after and p in led), None)
+
+    first = wait_until(acked_on_led, 30, f"an ack on partitions {sorted(led)} after the kill")
+    return victim, first - killed_at, led
+
+
+def read_back(bootstrap, topic, expected_count):
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused",
+                         "enable.auto.commit": False, "enable.partition.eof": True})
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
+    records = {}  # (partition, offset) -> value
+    finished = set()
+    deadline = time.monotonic() + 60
+    try:
+        while len(finished) < PARTITIONS and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None:
+                continue
+            if message.error():
+                if message.error().code() == -191:  # _PARTITION_EOF
+                    finished.add(message.partition())
+                continue
+            key = (message.partition(), message.offset())
+            assert key not in records, f"offset {key} delivered twice"
+            records[key] = message.value().decode()
+    finally:
+        consumer.close()
+    assert len(records) >= expected_count, f"read {len(records)}, acknowledged {expected_count}"
+    return records
+
+
+def main():
+    topic = unique_topic("replicated")
+    cluster = Cluster()
+    checks = Checks("cluster")
+    try:
+        def registered():
+            metadata = partition_view(cluster.bootstrap())
+            return metadata is not None and len(metadata.brokers) == len(NODES)
+        checks.run("three brokers register", wait_until, registered, 30, "3 brokers in Metadata")
+
+        def create():
+            admin = AdminClient({"bootstrap.servers": cluster.bootstrap()})
+            for future in admin.create_topics(
+                    [NewTopic(topic, PARTITIONS, REPLICATION)], operation_timeout=30).values():
+                future.result(60)
+            wait_until(lambda: all_led(cluster.bootstrap(), topic), 30, "every partition led")
+            return f"{PARTITIONS} partitions x {REPLICATION} replicas"
+        checks.run("create a replicated topic", create)
+        checks.run("metadata before the kills", check_metadata, cluster, topic)
+
+        load = Load(cluster.bootstrap(), topic)
+        load.thread.start()
+        time.sleep(2)
+        failovers = []
+
+        def first_kill():
+            victim, seconds, led = kill_a_leader(cluster, topic, load)
+            failovers.append(seconds)
+            time.sleep(DOWN_S)
+            cluster.brokers[victim].restart()
+            return f"node {victim} (led {sorted(led)}): failover {seconds:.2f} s"
+        checks.run("kill -9 a leader during acks=all produce, restart it", first_kill)
+        time.sleep(3)
+
+        def second_kill():
+            victim, seconds, led = kill_a_leader(cluster, topic, load)
+            failovers.append(seconds)
+            time.sleep(DOWN_S)
+            cluster.brokers[victim].restart()
+            return f"node {victim} (led {sorted(led)}): failover {seconds:.2f} s"
+        checks.run("kill -9 another leader, restart it", second_kill)
+        time.sleep(2)
+        load.stop.set()
+        load.thread.join(120)
+
+        def acked_are_all_there():
+            assert not load.failed, f"{len(load.failed)} records failed: " \
+                f"{list(load.failed.items())[:3]}"
+            wait_until(lambda: all_led(cluster.bootstrap(), topic), 30, "every partition led")
+            records = read_back(cluster.bootstrap(), topic, len(load.acked))
+            missing = [(v, at) for v, at in load.acked.items() if records.get(at) != v]
+            assert not missing, f"{len(missing)} acknowledged records not at their offsets: " \
+                f"{missing[:5]}"
+            # Offsets are not dense: each new leader's control batch takes one, as Kafka's
+            # transaction markers do.
+            for partition in range(PARTITIONS):
+                acked_here = sorted((o, v) for v, (p, o) in load.acked.items() if p == partition)
+                values = [v for _, v in acked_here]
+                assert values == sorted(values), f"partition {partition}: acknowledged records " \
+                    "out of order"
+            return f"{len(load.acked)} acknowledged of {load.sent} sent, all read back"
+        checks.run("every acknowledged record is read back at its offset", acked_are_all_there)
+        checks.run("metadata after the kills", check_metadata, cluster, topic)
+        if failovers:
+            print(f"failover seconds: {', '.join(f'{s:.2f}' for s in failovers)}", flush=True)
+
+        def no_crash():
+            crashes = cluster.crashes()
+            assert not crashes, "\n".join(crashes)
+        checks.run("no broker crashed", no_crash)
+    finally:
+        status = checks.exit_status()
+        if status != 0:
+            for broker in cluster.brokers.values():
+                print(f"--- {broker.name} stderr (tail) ---\n{broker.log_tail(30)}")
+        cluster.close()
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
