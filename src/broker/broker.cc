@@ -98,7 +98,7 @@ io::Task<io::Result<void>> Broker::start() {
   }
   started_ = true;
   background_.spawn(serve());
-  if (partitions_.clustered()) background_.spawn(partitions_.run_cluster());
+  if (partitions_.clustered()) partitions_.start_cluster();
   partitions_.start_retention();
   spdlog::info("node {} serving Kafka on {} (data in {})", config_.node_id,
                server_.address().to_string(), config_.data_dir);

@@ -124,9 +124,9 @@ class PartitionManager {
                    raft::GroupRegistry& registry);
   bool clustered() const { return controller_ != nullptr; }
   Controller* controller() const { return controller_; }
-  // Cluster mode: keeps the replicas in step with the image and reports leaderships, until
-  // close().
-  io::Task<void> run_cluster();
+  // Cluster mode: starts keeping the replicas in step with the image and reporting leaderships
+  // in the background; close() stops it.
+  void start_cluster();
   // The error for a partition find() does not have: NOT_LEADER_OR_FOLLOWER if the partition
   // exists on other brokers, UNKNOWN_TOPIC_OR_PARTITION otherwise.
   protocol::ErrorCode missing_partition_error(const storage::TopicPartition& tp) const;

@@ -68,10 +68,9 @@ std::string PartitionManager::replica_directory(const storage::TopicPartition& t
                        storage::partition_directory_name(tp) + "." + std::to_string(group));
 }
 
-io::Task<void> PartitionManager::run_cluster() {
+void PartitionManager::start_cluster() {
   cluster_tasks_.spawn(reconcile_loop());
   cluster_tasks_.spawn(report_leaders_loop());
-  co_await cluster_tasks_.join();
 }
 
 io::Task<void> PartitionManager::reconcile_loop() {
