@@ -7,7 +7,8 @@ record is read back at exactly its acknowledged offset, each offset holds one re
 partition the acknowledged records keep their order (offsets are not dense: a new leader's Raft
 control batch takes an offset, which consumers skip, as they skip Kafka's transaction markers). kafka-python and kcat see the three brokers
 and every partition's replicas and leader before and after. Then all three stop cleanly (SIGTERM)
-and start again with every record in place. Prints the failover time: from the
+and start again with every record in place; a topic with a short retention.ms loses its old
+segments. Prints the failover time: from the
 kill to the first acknowledgement by a partition the killed broker led."""
 
 import os
@@ -49,7 +50,7 @@ class Cluster:
             self.brokers[node] = Broker(
                 name=f"node{node}", check_advertised=False,
                 settings={"node.id": node, "controller.quorum.voters": voters,
-                          "num.partitions": 1})
+                          "num.partitions": 1, "log.retention.check.interval.ms": 500})
 
     def bootstrap(self):
         return ",".join(b.bootstrap for b in self.brokers.values() if b.running())
@@ -177,7 +178,9 @@ def kill_a_leader(cluster, topic, load, avoid=()):
     return victim, first - killed_at, led
 
 
-def read_back(bootstrap, topic, expected_count):
+def read_back(bootstrap, topic, acked):
+    """{(partition, offset): value} read from offset 0 of every partition until every position in
+    `acked` ({value: (partition, offset)}) has been read, or a minute passed."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused",
                          "enable.auto.commit": False})
     consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
@@ -186,16 +189,17 @@ def read_back(bootstrap, topic, expected_count):
     # entry commits.
     deadline = time.monotonic() + 60
     try:
-        while len(records) < expected_count and time.monotonic() < deadline:
+        wanted = set(acked.values())
+        while wanted and time.monotonic() < deadline:
             message = consumer.poll(0.5)
             if message is None or message.error():
                 continue
             key = (message.partition(), message.offset())
             assert key not in records, f"offset {key} delivered twice"
             records[key] = message.value().decode()
+            wanted.discard(key)
     finally:
         consumer.close()
-    assert len(records) >= expected_count, f"read {len(records)}, acknowledged {expected_count}"
     return records
 
 
@@ -248,7 +252,7 @@ def main():
             assert not load.failed, f"{len(load.failed)} records failed: " \
                 f"{list(load.failed.items())[:3]}"
             wait_until(lambda: all_led(cluster.bootstrap(), topic), 30, "every partition led")
-            records = read_back(cluster.bootstrap(), topic, len(load.acked))
+            records = read_back(cluster.bootstrap(), topic, load.acked)
             missing = [(v, at) for v, at in load.acked.items() if records.get(at) != v]
             assert not missing, f"{len(missing)} acknowledged records not at their offsets: " \
                 f"{missing[:5]}"
@@ -269,13 +273,40 @@ def main():
             for broker in cluster.brokers.values():
                 broker.restart()
             wait_until(lambda: all_led(cluster.bootstrap(), topic), 30, "every partition led")
-            records = read_back(cluster.bootstrap(), topic, len(load.acked))
+            records = read_back(cluster.bootstrap(), topic, load.acked)
             missing = [v for v, at in load.acked.items() if records.get(at) != v]
             assert not missing, f"{len(missing)} acknowledged records lost by the restart"
             return f"{len(records)} records after a clean stop and start of all three"
         checks.run("SIGTERM all three brokers, start them again", restart_all)
         if failovers:
             print(f"failover seconds: {', '.join(f'{s:.2f}' for s in failovers)}", flush=True)
+
+        def retention():
+            short = unique_topic("short-lived")
+            admin = AdminClient({"bootstrap.servers": cluster.bootstrap()})
+            configs = {"retention.ms": "2000", "segment.bytes": "16384"}
+            for future in admin.create_topics([NewTopic(short, 1, REPLICATION, config=configs)],
+                                              operation_timeout=30).values():
+                future.result(60)
+            wait_until(lambda: leaders(cluster.bootstrap(), short).get(0) in NODES, 30,
+                       "a leader")
+            producer = Producer({"bootstrap.servers": cluster.bootstrap(), "acks": "all",
+                                 "batch.size": 4096, "linger.ms": 1})
+            failures = []
+            for i in range(400):
+                producer.produce(short, value=b"x" * 500,
+                                 on_delivery=lambda error, _: error and failures.append(error))
+            assert producer.flush(30) == 0 and not failures, f"produce failed: {failures[:3]}"
+            consumer = Consumer({"bootstrap.servers": cluster.bootstrap(), "group.id": "unused"})
+            try:
+                low, high = wait_until(
+                    lambda: (lambda w: w if w[0] > 0 else None)(
+                        consumer.get_watermark_offsets(TopicPartition(short, 0), timeout=5)),
+                    30, "the log start offset to move")
+            finally:
+                consumer.close()
+            return f"log start {low}, end {high}"
+        checks.run("retention removes old segments of a replicated partition", retention)
 
         def no_crash():
             crashes = cluster.crashes()

@@ -476,6 +476,21 @@ io::Task<void> PartitionManager::retention_loop() {
     co_await env_.clock().sleep(interval);
     retention_running_ = true;
     io::Result<storage::RetentionSummary> summary = co_await logs_.run_retention_once();
+    if (clustered() && summary) {
+      io::Mutex::Guard guard = co_await changing_.lock();  // replicas stay open meanwhile
+      for (auto& [group, hosted] : replicas_) {
+        if (closing_) break;
+        io::Result<storage::RetentionResult> removed = co_await hosted.replica->apply_retention();
+        if (!removed) {
+          spdlog::error("retention of {}-{}: {}", hosted.tp.topic, hosted.tp.partition,
+                        removed.error().to_string());
+          continue;
+        }
+        summary->partitions_checked += 1;
+        summary->segments_removed += removed->segments_removed;
+        summary->bytes_removed += removed->bytes_removed;
+      }
+    }
     retention_running_ = false;
     if (!summary) {
       spdlog::error("retention: {}", summary.error().to_string());
