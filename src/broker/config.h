@@ -28,7 +28,7 @@ struct BrokerConfig {
   std::map<std::int32_t, io::Address> controller_voters;      // controller.quorum.voters
   std::string rack;                                           // broker.rack
   std::int16_t min_insync_replicas = 1;                       // min.insync.replicas
-  std::int64_t raft_election_timeout_ms = 1000;               // raft.election.timeout.ms
+  std::int64_t raft_election_timeout_ms = 500;                // raft.election.timeout.ms
   std::int64_t raft_heartbeat_interval_ms = 100;              // raft.heartbeat.interval.ms
   bool delete_topic_enable = true;                            // delete.topic.enable
   std::int64_t retention_check_interval_ms = 300'000;         // log.retention.check.interval.ms
