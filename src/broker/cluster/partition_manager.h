@@ -174,6 +174,7 @@ class PartitionManager {
   io::Task<void> reconcile();
   io::Task<void> reconcile_loop();
   io::Task<void> report_leaders_loop();
+  io::Task<void> tick_loop();
   io::Task<io::Result<void>> open_replica(storage::TopicPartition tp, std::uint64_t group,
                                           std::vector<std::int32_t> replicas,
                                           storage::LogConfig log);

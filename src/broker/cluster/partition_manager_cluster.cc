@@ -71,6 +71,22 @@ std::string PartitionManager::replica_directory(const storage::TopicPartition& t
 void PartitionManager::start_cluster() {
   cluster_tasks_.spawn(reconcile_loop());
   cluster_tasks_.spawn(report_leaders_loop());
+  cluster_tasks_.spawn(tick_loop());
+}
+
+// One timer for every replica here: a replica's run() only wakes when a tick gives it work.
+io::Task<void> PartitionManager::tick_loop() {
+  const io::Duration interval = io::Duration::ms(config_.raft_heartbeat_interval_ms);
+  io::Instant next = env_.clock().now() + interval;
+  while (!closing_) {
+    const io::Instant now = env_.clock().now();
+    // Behind (a long stall): skip the missed ticks rather than run them back to back.
+    if (next < now) next = now;
+    co_await env_.clock().sleep(next - now);
+    next = next + interval;
+    // Ticks wake replicas inline; none of them changes replicas_ before it first suspends.
+    for (auto& [group, hosted] : replicas_) hosted.replica->tick();
+  }
 }
 
 io::Task<void> PartitionManager::reconcile_loop() {
@@ -149,6 +165,7 @@ io::Task<io::Result<void>> PartitionManager::open_replica(storage::TopicPartitio
       2, config_.raft_election_timeout_ms / config_.raft_heartbeat_interval_ms));
   options.log = log;
   options.high_watermark_moved = &data_arrived_;
+  options.external_ticks = true;  // tick_loop()
   raft::Configuration bootstrap;
   bootstrap.voters = std::move(replicas);
   std::sort(bootstrap.voters.begin(), bootstrap.voters.end());

@@ -191,7 +191,19 @@ io::Task<io::Result<EntryMeta>> Replica::meta_at(Offset offset) {
 void Replica::step(const Message& message) {
   if (failed_ || stopping_) return;
   core_->step(message);
-  wake_.notify_all();
+  if (core_->has_ready()) wake_.notify_all();
+}
+
+void Replica::tick() {
+  if (failed_ || stopping_) return;
+  core_->tick();
+  ticks_since_checkpoint_ += 1;
+  if (ticks_since_checkpoint_ * options_.tick_interval.count_ns() >=
+      options_.high_watermark_checkpoint_interval.count_ns()) {
+    ticks_since_checkpoint_ = 0;
+    checkpoint_due_ = high_watermark_ > checkpointed_high_watermark_;
+  }
+  if (checkpoint_due_ || core_->has_ready()) wake_.notify_all();
 }
 
 void Replica::stop() {
@@ -207,6 +219,10 @@ void Replica::fail(const io::Error& error) {
 }
 
 io::Task<void> Replica::run() {
+  if (options_.external_ticks) {
+    co_await run_ticked();
+    co_return;
+  }
   io::Clock& clock = env_.clock();
   io::Instant next_tick = clock.now() + options_.tick_interval;
   io::Instant next_checkpoint = clock.now() + options_.high_watermark_checkpoint_interval;
@@ -231,6 +247,25 @@ io::Task<void> Replica::run() {
     const io::Duration until_tick = next_tick - now;
     const bool notified = co_await io::wait_notified(wake_, clock, until_tick);
     (void)notified;
+  }
+  progress_.notify_all();
+}
+
+io::Task<void> Replica::run_ticked() {
+  while (!stopping_ && !failed_) {
+    if (checkpoint_due_) {
+      checkpoint_due_ = false;
+      io::Result<void> checkpointed = co_await checkpoint_high_watermark();
+      if (!checkpointed) fail(checkpointed.error());
+      continue;
+    }
+    if (core_->has_ready()) {
+      Ready ready = core_->take_ready();
+      io::Result<void> done = co_await perform(ready);
+      if (!done) fail(done.error());
+      continue;
+    }
+    co_await wake_.wait();
   }
   progress_.notify_all();
 }

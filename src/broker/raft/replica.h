@@ -50,6 +50,9 @@ struct ReplicaOptions {
   storage::LogConfig log;
   // Notified whenever the high watermark moves (long-polling fetches wait on it); may be null.
   io::Condition* high_watermark_moved = nullptr;
+  // Ticks come from outside (tick(), one ticker for every replica of a broker), so run() keeps
+  // no timer of its own: thousands of idle replicas then cost no timer wake-ups.
+  bool external_ticks = false;
 };
 
 enum class Acks : std::uint8_t {
@@ -97,6 +100,9 @@ class Replica {
 
   // Hands an incoming message of this group to the core; effects are performed by run().
   void step(const Message& message);
+  // One tick of the core's logical clock, for ReplicaOptions::external_ticks (every
+  // tick_interval); wakes run() only when there is something to do.
+  void tick();
 
   // Appends one producer batch if this replica leads, and answers per `acks` within `timeout`.
   // The batch is stored verbatim but for baseOffset and partitionLeaderEpoch.
@@ -131,6 +137,7 @@ class Replica {
   Replica(io::Env& env, std::string directory, GroupId group, ReplicaOptions options,
           Transport& transport);
   io::Task<io::Result<void>> restore(Configuration bootstrap);
+  io::Task<void> run_ticked();
   io::Task<io::Result<void>> validate_epochs();
   io::Task<io::Result<std::vector<ConfigurationHistory::Item>>> replay_configurations();
   // The entry holding `offset` in the log.
@@ -167,6 +174,8 @@ class Replica {
   Offset checkpointed_high_watermark_ = 0;
   bool failed_ = false;
   bool stopping_ = false;
+  std::int64_t ticks_since_checkpoint_ = 0;  // external ticks
+  bool checkpoint_due_ = false;
   io::Condition wake_;      // the core may have a Ready
   io::Condition progress_;  // a Ready was performed, or the replica stopped
 };
