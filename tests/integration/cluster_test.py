@@ -8,7 +8,8 @@ partition the acknowledged records keep their order (offsets are not dense: a ne
 control batch takes an offset, which consumers skip, as they skip Kafka's transaction markers). kafka-python and kcat see the three brokers
 and every partition's replicas and leader before and after. Then all three stop cleanly (SIGTERM)
 and start again with every record in place; a topic with a short retention.ms loses its old
-segments. Prints the failover time: from the
+segments; with two brokers of three killed, acks=all is refused (NOT_ENOUGH_REPLICAS or
+NOT_LEADER_OR_FOLLOWER) within seconds rather than left hanging. Prints the failover time: from the
 kill to the first acknowledgement by a partition the killed broker led."""
 
 import os
@@ -20,7 +21,8 @@ import time
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.errors import KafkaError, NotEnoughReplicasError, NotLeaderForPartitionError
 from kafka import TopicPartition as KafkaTopicPartition
 
 from broker_fixture import Broker, Checks, unique_topic, wait_until
@@ -307,6 +309,36 @@ def main():
                 consumer.close()
             return f"log start {low}, end {high}"
         checks.run("retention removes old segments of a replicated partition", retention)
+
+        def no_quorum_is_an_error_not_a_hang():
+            led = wait_until(lambda: all_led(cluster.bootstrap(), topic), 30, "every partition led")
+            partition, survivor = sorted(led.items())[0]
+            for node in NODES:
+                if node != survivor:
+                    cluster.brokers[node].kill()
+            producer = KafkaProducer(bootstrap_servers=cluster.brokers[survivor].bootstrap,
+                                     acks="all",
+                                     retries=0, request_timeout_ms=20000, max_block_ms=10000)
+            try:
+                started = time.monotonic()
+                try:
+                    producer.send(topic, value=b"lonely", partition=partition).get(timeout=30)
+                except KafkaError as error:
+                    refused = error
+                else:
+                    raise AssertionError("acks=all was acknowledged by one replica of three")
+                elapsed = time.monotonic() - started
+            finally:
+                producer.close(timeout=5)
+                for node in NODES:
+                    if not cluster.brokers[node].running():
+                        cluster.brokers[node].restart()
+            assert isinstance(refused, (NotEnoughReplicasError, NotLeaderForPartitionError)), \
+                f"refused with {refused!r}"
+            assert elapsed < 10, f"the refusal took {elapsed:.1f} s"
+            return f"{type(refused).__name__} after {elapsed:.2f} s"
+        checks.run("acks=all without a quorum is refused, not left hanging",
+                   no_quorum_is_an_error_not_a_hang)
 
         def no_crash():
             crashes = cluster.crashes()

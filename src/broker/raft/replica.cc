@@ -500,6 +500,13 @@ std::optional<ReplicaError> Replica::settled(const ProposeOutcome& proposal, Ack
   if (acks == Acks::kLeader && appended_last_ >= last && present) return ReplicaError::kNone;
   if (!present && last >= terms.log_start_offset()) return ReplicaError::kLost;
   if (failed_ || stopping_) return ReplicaError::kFailed;
+  // No longer the leader of the proposal's term (check-quorum stepped down, or a newer term):
+  // nobody here will see it commit. As Kafka answers a produce waiting in purgatory when the
+  // leadership moves: NOT_LEADER_OR_FOLLOWER, and the batch may still commit under the next
+  // leader.
+  if (acks == Acks::kAll && (core_->role() != Role::kLeader || core_->term() != proposal.term)) {
+    return ReplicaError::kNotLeader;
+  }
   return std::nullopt;
 }
 

@@ -62,7 +62,9 @@ enum class Acks : std::uint8_t {
 
 enum class ReplicaError : std::uint8_t {
   kNone,
-  kNotLeader,     // NOT_LEADER_OR_FOLLOWER; ProposeOutcome::leader names the known leader
+  kNotLeader,     // NOT_LEADER_OR_FOLLOWER; ProposeOutcome::leader names the known leader.
+                  // For an accepted acks=all proposal: leadership was lost before it
+                  // committed; it may still commit under the next leader
   kBackpressure,  // too much uncommitted or a leadership transfer: retry shortly
   kInvalidBatch,  // not one valid producer batch (CORRUPT_MESSAGE)
   kLost,          // a new leader replaced the entry before it committed: not written
