@@ -236,7 +236,7 @@ void Controller::stop() {
 
 io::Task<io::Result<void>> Controller::close() {
   if (!replica_) co_return io::ok();
-  co_return co_await replica_->log().close();
+  co_return co_await replica_->close();
 }
 
 raft::NodeId Controller::leader() const { return replica_ ? replica_->leader() : raft::kNoNode; }

@@ -198,7 +198,7 @@ io::Task<void> PartitionManager::remove_replica(std::uint64_t group, bool delete
   registry_->remove(group);
   hosted.replica->stop();
   co_await hosted.scope->join();
-  io::Result<void> closed = co_await hosted.replica->log().close();
+  io::Result<void> closed = co_await hosted.replica->close();
   if (!closed) {
     spdlog::warn("closing {}-{}: {}", hosted.tp.topic, hosted.tp.partition,
                  closed.error().to_string());

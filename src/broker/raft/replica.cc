@@ -194,6 +194,14 @@ void Replica::step(const Message& message) {
   if (core_->has_ready()) wake_.notify_all();
 }
 
+io::Task<io::Result<void>> Replica::close() {
+  io::Result<void> checkpointed = io::ok();
+  if (!failed_) checkpointed = co_await checkpoint_high_watermark();
+  io::Result<void> closed = co_await log_->close();
+  if (!checkpointed) co_return checkpointed;
+  co_return closed;
+}
+
 void Replica::tick() {
   if (failed_ || stopping_) return;
   core_->tick();

@@ -100,6 +100,10 @@ class Replica {
   io::Task<void> run();
   void stop();
 
+  // After run() ended: checkpoints the high watermark (a restart then starts from it) and closes
+  // the log cleanly.
+  io::Task<io::Result<void>> close();
+
   // Hands an incoming message of this group to the core; effects are performed by run().
   void step(const Message& message);
   // One tick of the core's logical clock, for ReplicaOptions::external_ticks (every
