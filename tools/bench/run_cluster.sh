@@ -4,17 +4,21 @@
 #   2. the same to a three-broker cluster, 6 partitions with replication factor 3; the ratio;
 #   3. the cluster idle with --idle-partitions replicas per broker: CPU (% of one core) and RSS of
 #      each broker over 20 s, once every replica is open.
-#   tools/bench/run_cluster.sh [--build DIR] [--records N] [--idle-partitions P]
+#   tools/bench/run_cluster.sh [--build DIR] [--records N] [--idle-partitions P] [--data-root DIR]
+# --data-root puts the brokers' data there (e.g. /dev/shm, to take the disk out of the ratio: three
+# replicas on one machine write and sync every byte three times to the same disk).
 # Build first: ninja -C build-release src/app/strand-broker tools/bench_rdkafka
 set -euo pipefail
 
-build=build-release records=200000 idle_partitions=3000
+build=build-release records=200000 idle_partitions=3000 data_root=${TMPDIR:-/tmp}
 while [[ $# -gt 0 ]]; do
   case $1 in
     --build) build=$2; shift 2 ;;
     --records) records=$2; shift 2 ;;
     --idle-partitions) idle_partitions=$2; shift 2 ;;
-    *) echo "usage: $0 [--build DIR] [--records N] [--idle-partitions P]" >&2; exit 2 ;;
+    --data-root) data_root=$2; shift 2 ;;
+    *) echo "usage: $0 [--build DIR] [--records N] [--idle-partitions P] [--data-root DIR]" >&2
+       exit 2 ;;
   esac
 done
 broker=$build/src/app/strand-broker rdkafka=$build/tools/bench_rdkafka
@@ -22,7 +26,7 @@ for tool in "$broker" "$rdkafka" /usr/bin/python3; do
   command -v "$tool" >/dev/null || { echo "run_cluster: missing $tool" >&2; exit 2; }
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/strand-cluster-bench.XXXXXX")
+work=$(mktemp -d "$data_root/strand-cluster-bench.XXXXXX")
 pids=()
 stop_all() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
