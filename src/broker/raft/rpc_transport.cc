@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "io/timed_wait.h"
 
 namespace strand::raft {
 
@@ -46,9 +45,7 @@ void RpcTransport::stop() {
 io::Task<void> RpcTransport::run_peer(Peer* peer) {
   while (!stopping_) {
     if (peer->queue.empty()) {
-      const bool notified =
-          co_await io::wait_notified(peer->queued, env_.clock(), io::Duration::s(1));
-      (void)notified;
+      co_await peer->queued.wait();  // send() and stop() notify; no timer to re-arm
       continue;
     }
     const std::size_t count = std::min(peer->queue.size(), options_.call_messages_max);
