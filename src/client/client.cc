@@ -113,19 +113,38 @@ io::Task<void> wake_after(io::Clock& clock, io::Duration timeout,
 
 io::Task<io::Result<std::unique_ptr<Client>>> Client::connect(io::Env& env, io::Address bootstrap,
                                                               ClientOptions options) {
-  io::Result<std::unique_ptr<KafkaConnection>> connected =
-      co_await KafkaConnection::connect(env, bootstrap, options.client_id);
-  if (!connected) co_return std::move(connected).error();
-  std::shared_ptr<KafkaConnection> connection = std::move(*connected);
-  std::unique_ptr<Client> client(
-      new Client(env, std::move(bootstrap), std::move(options), std::move(connection)));
+  std::vector<io::Address> addresses;
+  addresses.push_back(std::move(bootstrap));
+  io::Result<std::unique_ptr<Client>> client =
+      co_await connect(env, std::move(addresses), std::move(options));
   co_return std::move(client);
 }
 
-Client::Client(io::Env& env, io::Address bootstrap, ClientOptions options,
-               std::shared_ptr<KafkaConnection> connection)
+io::Task<io::Result<std::unique_ptr<Client>>> Client::connect(io::Env& env,
+                                                              std::vector<io::Address> bootstrap,
+                                                              ClientOptions options) {
+  STRAND_ASSERT(!bootstrap.empty(), "a client needs at least one bootstrap address");
+  std::optional<io::Error> last_error;
+  for (std::size_t i = 0; i < bootstrap.size(); ++i) {
+    io::Result<std::unique_ptr<KafkaConnection>> connected =
+        co_await KafkaConnection::connect(env, bootstrap[i], options.client_id);
+    if (!connected) {
+      last_error.emplace(std::move(connected).error());
+      continue;
+    }
+    std::shared_ptr<KafkaConnection> connection = std::move(*connected);
+    std::unique_ptr<Client> client(
+        new Client(env, std::move(bootstrap), i, std::move(options), std::move(connection)));
+    co_return std::move(client);
+  }
+  co_return std::move(*last_error);
+}
+
+Client::Client(io::Env& env, std::vector<io::Address> bootstrap, std::size_t bootstrap_index,
+               ClientOptions options, std::shared_ptr<KafkaConnection> connection)
     : env_(env),
-      bootstrap_address_(std::move(bootstrap)),
+      bootstrap_addresses_(std::move(bootstrap)),
+      bootstrap_index_(bootstrap_index),
       options_(std::move(options)),
       bootstrap_(std::move(connection)) {}
 
@@ -153,13 +172,48 @@ io::Task<io::Result<std::vector<std::byte>>> Client::call(
 
 io::Task<io::Result<std::shared_ptr<KafkaConnection>>> Client::any_connection() {
   if (!bootstrap_ || bootstrap_->closed()) {
-    io::Result<std::unique_ptr<KafkaConnection>> connected =
-        co_await KafkaConnection::connect(env_, bootstrap_address_, options_.client_id);
-    if (!connected) co_return std::move(connected).error();
-    bootstrap_ = std::move(*connected);
+    // The lost broker may be down: start with the next address, so a dead one is not retried
+    // first every time.
+    std::optional<io::Error> last_error;
+    const std::size_t count = bootstrap_addresses_.size();
+    for (std::size_t tried = 0; tried < count; ++tried) {
+      const std::size_t index = (bootstrap_index_ + 1 + tried) % count;
+      io::Result<std::unique_ptr<KafkaConnection>> connected =
+          co_await KafkaConnection::connect(env_, bootstrap_addresses_[index], options_.client_id);
+      if (!connected) {
+        last_error.emplace(std::move(connected).error());
+        continue;
+      }
+      bootstrap_ = std::move(*connected);
+      bootstrap_index_ = index;
+      break;
+    }
+    if (!bootstrap_ || bootstrap_->closed()) co_return std::move(*last_error);
   }
   std::shared_ptr<KafkaConnection> connection = bootstrap_;
   co_return std::move(connection);
+}
+
+void Client::forget_leader(const TopicPartition& tp) {
+  auto it = leaders_.find(tp.topic);
+  if (it == leaders_.end() || tp.partition < 0 ||
+      static_cast<std::size_t>(tp.partition) >= it->second.size()) {
+    return;
+  }
+  it->second[static_cast<std::size_t>(tp.partition)] = -1;
+}
+
+bool Client::leader_may_have_moved(const io::Error& error) {
+  constexpr std::int16_t kFencedLeaderEpoch = 74;
+  constexpr std::int16_t kUnknownLeaderEpoch = 75;
+  constexpr std::int16_t kMoved[] = {static_cast<std::int16_t>(ErrorCode::kNotLeaderOrFollower),
+                                     static_cast<std::int16_t>(ErrorCode::kLeaderNotAvailable),
+                                     kFencedLeaderEpoch, kUnknownLeaderEpoch};
+  for (std::int16_t code : kMoved) {
+    if (has_kafka_code(error, code)) return true;
+  }
+  return error.kind == io::ErrorKind::kClosed || error.kind == io::ErrorKind::kRefused ||
+         (error.kind == io::ErrorKind::kTimeout && !error.message.starts_with("REQUEST_TIMED_OUT"));
 }
 
 io::Task<io::Result<std::shared_ptr<KafkaConnection>>> Client::connection_to(std::int32_t node_id) {
@@ -404,6 +458,11 @@ io::Task<io::Result<std::map<std::int32_t, std::int64_t>>> Client::list_offsets(
   if (!groups) co_return std::move(groups).error();
   std::map<std::int32_t, std::int64_t> offsets;
   for (const auto& [leader, members] : *groups) {
+    // A leader that moved or can't be reached: ask for metadata before the next request.
+    auto stale = [&](const io::Error& error) {
+      if (!leader_may_have_moved(error)) return;
+      for (std::int32_t partition : members) forget_leader(TopicPartition{topic, partition});
+    };
     protocol::ListOffsetsRequest request;
     protocol::ListOffsetsTopic& wanted = request.topics.emplace_back();
     wanted.name = topic;
@@ -411,12 +470,18 @@ io::Task<io::Result<std::map<std::int32_t, std::int64_t>>> Client::list_offsets(
     protocol::Writer writer;
     protocol::write_list_offsets_request(writer, request, kListOffsetsVersion);
     io::Result<std::shared_ptr<KafkaConnection>> connection = co_await connection_to(leader);
-    if (!connection) co_return std::move(connection).error();
+    if (!connection) {
+      stale(connection.error());
+      co_return std::move(connection).error();
+    }
     std::vector<std::byte> request_body = writer.take();
     io::Result<std::vector<std::byte>> body =
         co_await call(*connection, ApiKey::kListOffsets, kListOffsetsVersion,
                       std::move(request_body), options_.request_timeout);
-    if (!body) co_return std::move(body).error();
+    if (!body) {
+      stale(body.error());
+      co_return std::move(body).error();
+    }
     protocol::Reader reader(*body);
     protocol::ListOffsetsResponse response =
         protocol::read_list_offsets_response(reader, kListOffsetsVersion);
@@ -425,7 +490,9 @@ io::Task<io::Result<std::map<std::int32_t, std::int64_t>>> Client::list_offsets(
       for (const protocol::ListOffsetsPartitionResponse& partition : answer.partitions) {
         if (partition.error_code != 0) {
           TopicPartition tp{topic, partition.partition_index};
-          co_return kafka_error(partition.error_code, tp.to_string());
+          io::Error error = kafka_error(partition.error_code, tp.to_string());
+          stale(error);
+          co_return std::move(error);
         }
         offsets[partition.partition_index] = partition.offset;
       }
@@ -501,8 +568,14 @@ io::Task<io::Result<std::vector<FetchedRecords>>> Client::fetch_many(
 io::Task<void> Client::fetch_into(std::int32_t node_id, std::string topic,
                                   std::vector<FetchPosition> positions, FetchLimits limits,
                                   std::optional<io::Result<std::vector<FetchedRecords>>>* out) {
+  std::vector<std::int32_t> partitions;
+  for (const FetchPosition& position : positions) partitions.push_back(position.partition);
+  const std::string topic_name = topic;
   io::Result<std::vector<FetchedRecords>> fetched =
       co_await fetch_from(node_id, std::move(topic), std::move(positions), limits);
+  if (!fetched && leader_may_have_moved(fetched.error())) {
+    for (std::int32_t partition : partitions) forget_leader(TopicPartition{topic_name, partition});
+  }
   out->emplace(std::move(fetched));
 }
 

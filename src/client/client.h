@@ -105,6 +105,12 @@ class Client {
   // for `options`: a default argument is a temporary, which GCC 12 mishandles in coroutines.)
   static io::Task<io::Result<std::unique_ptr<Client>>> connect(io::Env& env, io::Address bootstrap,
                                                                ClientOptions options);
+  // Connects to the first of `bootstrap` that answers (REQUIRES: not empty). When the bootstrap
+  // connection is lost, requests that need any broker (Metadata, topic administration) reconnect
+  // to the next address that answers, round robin.
+  static io::Task<io::Result<std::unique_ptr<Client>>> connect(io::Env& env,
+                                                               std::vector<io::Address> bootstrap,
+                                                               ClientOptions options);
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
   ~Client();
@@ -154,6 +160,13 @@ class Client {
   std::optional<std::int32_t> cached_partitions_count(const std::string& topic) const;
   // The leader's node id from the last metadata answer, if one is known.
   std::optional<std::int32_t> cached_leader(const TopicPartition& tp) const;
+  // Forgets the cached leader of `tp`, so the next request for it asks for metadata first.
+  void forget_leader(const TopicPartition& tp);
+  // Whether `error` (of a request to a partition's leader) says the cached leader may be stale:
+  // NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, a fenced or unknown leader epoch, or a leader
+  // that could not be reached. fetch(), fetch_many() and list_offsets() forget such leaders
+  // themselves; the producer does it for its batches.
+  static bool leader_may_have_moved(const io::Error& error);
   // A connection to broker `node_id` (opened, or reopened after it closed, as needed).
   io::Task<io::Result<std::shared_ptr<KafkaConnection>>> connection_to(std::int32_t node_id);
   // `connection.call` bounded by `timeout`; on timeout the connection is closed (its other calls
@@ -167,8 +180,8 @@ class Client {
   const ClientOptions& options() const { return options_; }
 
  private:
-  Client(io::Env& env, io::Address bootstrap, ClientOptions options,
-         std::shared_ptr<KafkaConnection> connection);
+  Client(io::Env& env, std::vector<io::Address> bootstrap, std::size_t bootstrap_index,
+         ClientOptions options, std::shared_ptr<KafkaConnection> connection);
   template <typename Request, typename Response>
   io::Task<io::Result<Response>> call_any(protocol::ApiKey key, std::int16_t version,
                                           const Request& request,
@@ -188,7 +201,8 @@ class Client {
   void remember(const ClusterMetadata& metadata);
 
   io::Env& env_;
-  io::Address bootstrap_address_;
+  std::vector<io::Address> bootstrap_addresses_;
+  std::size_t bootstrap_index_ = 0;  // the address bootstrap_ is (or was last) connected to
   ClientOptions options_;
   std::shared_ptr<KafkaConnection> bootstrap_;
   std::map<std::int32_t, io::Address> brokers_;  // from the last metadata answer

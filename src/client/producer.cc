@@ -362,6 +362,14 @@ io::Task<void> Producer::send_request(std::int32_t node_id, std::vector<Outgoing
   stats_.batches_sent += batches.size();
   stats_.requests_sent += 1;
   io::Result<BatchResults> results = co_await exchange(node_id, batches);
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    const io::Error* failed = !results         ? &results.error()
+                              : !(*results)[i] ? &(*results)[i].error()
+                                               : nullptr;
+    if (failed != nullptr && Client::leader_may_have_moved(*failed)) {
+      client_.forget_leader(batches[i].tp);
+    }
+  }
   in_flight_.erase(request_id);
   STRAND_ASSERT(requests_in_flight_[node_id] > 0, "a finished request was counted");
   requests_in_flight_[node_id] -= 1;

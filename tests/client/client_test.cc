@@ -16,6 +16,7 @@
 #include "broker/broker.h"
 #include "broker/protocol/batch_builder.h"
 #include "broker/protocol/byte_order.h"
+#include "broker/protocol/list_offsets.h"
 #include "client/partitioner.h"
 #include "client/producer.h"
 #include "client/requests.h"
@@ -617,6 +618,57 @@ TEST(Client, RequestsWithoutAnAnswerTimeOutAndTheNextOneReconnects) {
   EXPECT_LT(silence.waited, Duration::s(3));
   ASSERT_TRUE(silence.again.has_value());
   EXPECT_EQ(silence.again->kind, io::ErrorKind::kTimeout);
+}
+
+// Bootstrap addresses are tried in order (a broker that refuses is skipped), and a leader the
+// client forgot is found again through metadata.
+io::Task<io::Result<void>> bootstrap_many(io::Env* env) {
+  std::vector<io::Address> addresses{io::Address{"idle", kPort}, io::Address{"broker", kPort}};
+  const client::ClientOptions options;
+  io::Result<std::unique_ptr<Client>> connected =
+      co_await Client::connect(*env, addresses, options);
+  for (int attempt = 0; !connected && attempt < 50; ++attempt) {
+    co_await env->clock().sleep(Duration::ms(100));
+    connected = co_await Client::connect(*env, addresses, options);
+  }
+  if (!connected) co_return std::move(connected).error();
+  Client& client = **connected;
+  const std::string topic = "many";
+  io::Result<void> created = co_await create(client, topic, 2);
+  if (!created) co_return std::move(created).error();
+  std::vector<std::int32_t> partitions{0, 1};
+  io::Result<std::map<std::int32_t, std::int64_t>> ends =
+      co_await client.list_offsets(topic, partitions, protocol::kLatestTimestamp);
+  if (!ends) co_return std::move(ends).error();
+  const client::TopicPartition tp{topic, 1};
+  EXPECT_TRUE(client.cached_leader(tp).has_value());
+  client.forget_leader(tp);
+  EXPECT_FALSE(client.cached_leader(tp).has_value());
+  io::Result<std::map<std::int32_t, std::int64_t>> again =
+      co_await client.list_offsets(topic, partitions, protocol::kLatestTimestamp);
+  if (!again) co_return std::move(again).error();
+  EXPECT_TRUE(client.cached_leader(tp).has_value());
+  co_return io::ok();
+}
+
+TEST(Client, BootstrapSkipsAddressesThatRefuseAndForgottenLeadersAreLookedUpAgain) {
+  sim::SimWorld world(32);
+  sim::SimNode broker(world, sim::NodeId{0}, "broker", run_broker);
+  sim::SimNode idle(world, sim::NodeId{1}, "idle");
+  sim::SimNode client(world, sim::NodeId{2}, "client");
+  io::Result<io::Result<void>> result =
+      world.run_task(client, bootstrap_many(&client.env()), Duration::s(600));
+  ASSERT_TRUE(result.ok()) << result.error().to_string();
+  ASSERT_TRUE(result->ok()) << result->error().to_string();
+}
+
+TEST(Client, LeaderMovedErrorsAreNotLeaderUnavailableLeaderAndLostConnections) {
+  EXPECT_TRUE(Client::leader_may_have_moved(client::kafka_error(6, "t-0")));
+  EXPECT_TRUE(Client::leader_may_have_moved(client::kafka_error(5, "t-0")));
+  EXPECT_TRUE(Client::leader_may_have_moved(io::Error{io::ErrorKind::kClosed, "gone"}));
+  EXPECT_TRUE(Client::leader_may_have_moved(io::Error{io::ErrorKind::kRefused, "down"}));
+  EXPECT_FALSE(Client::leader_may_have_moved(client::kafka_error(3, "t-0")));
+  EXPECT_FALSE(Client::leader_may_have_moved(client::kafka_error(1, "t-0")));
 }
 
 }  // namespace
