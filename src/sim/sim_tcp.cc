@@ -73,7 +73,14 @@ void SimNetwork::receive(Packet packet) {
   if (conn == nullptr) return;  // both ends are gone
   const Side& side = conn->sides[packet.to_side];
   STRAND_ASSERT(side.node == packet.to_node, "a packet arrives at the node it was sent to");
-  if (side.present && side.incarnation != world_.incarnation(side.node)) return;
+  if (side.present && side.incarnation != world_.incarnation(side.node)) {
+    // A rebooted machine's TCP stack knows nothing of the connection and answers with a reset
+    // (a machine still down answers nothing: the sender's user timeout ends it).
+    if (world_.node_up(side.node)) {
+      schedule_reset(*conn, static_cast<std::uint8_t>(1 - packet.to_side), false);
+    }
+    return;
+  }
   switch (packet.kind) {
     case PacketKind::kSyn: on_syn(*conn, packet); break;
     case PacketKind::kSynAck: on_syn_ack(*conn); break;

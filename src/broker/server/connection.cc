@@ -62,7 +62,7 @@ io::Task<void> write_responses(ConnectionState& state) {
       }
     }
     if (pending->result.close_connection && !state.write_failed) {
-      spdlog::warn("closing connection from {}: a request could not be decoded",
+      spdlog::warn("closing connection from {}: an undecodable request or a refused acks=0 produce",
                    state.connection.peer().to_string());
       state.write_failed = true;
       state.connection.close();

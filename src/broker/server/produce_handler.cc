@@ -132,15 +132,20 @@ io::Task<HandlerResult> KafkaApi::produce(const Header& header, protocol::Reader
     }
     co_await running.join();
   }
+  bool refused = false;
   for (const protocol::TopicProduceResponse& topic : response.responses) {
     for (const protocol::PartitionProduceResponse& out : topic.partition_responses) {
       if (out.error_code != 0) {
+        refused = true;
         spdlog::debug("produce to {}-{} refused: {}", topic.name, out.index,
                       out.error_message.value_or(""));
       }
     }
   }
-  if (request.acks == 0) co_return HandlerResult{};
+  // acks=0 gets no answer, so (as Kafka does) a refusal closes the connection: that is the only
+  // way the producer learns it must refresh its metadata (e.g. NOT_LEADER_OR_FOLLOWER after a
+  // leader moved), instead of sending to a follower forever.
+  if (request.acks == 0) co_return HandlerResult{std::nullopt, refused};
   co_return encode(header, response, protocol::write_produce_response);
 }
 

@@ -28,7 +28,8 @@ struct HandlerResult {
   // The whole response frame (size prefix, response header, body), or nullopt when Kafka sends
   // no response (acks=0 produce, a request that could not be decoded).
   std::optional<std::vector<std::byte>> frame;
-  // The request could not be decoded: the connection ends after the responses before it.
+  // The request could not be decoded (or an acks=0 produce was refused, which is how Kafka tells
+  // such a producer to refresh its metadata): the connection ends after the responses before it.
   bool close_connection = false;
 };
 
