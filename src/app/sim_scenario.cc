@@ -262,7 +262,9 @@ void read_broker_faults(const toml::table& root, BrokerWorkloadOptions& o, std::
   TableReader faults(root, "faults", error);
   faults.seconds("crash_every_s", 86'400, &f.crash_every);
   faults.seconds("crash_downtime_s", 86'400, &f.crash_downtime);
+  faults.number("crash_all_fraction", 0, 1, &f.crash_all_fraction);
   faults.seconds("partition_every_s", 86'400, &f.partition_every);
+  faults.number("isolate_leader_fraction", 0, 1, &f.isolate_leader_fraction);
   faults.seconds("partition_length_s", 86'400, &f.partition_length);
   faults.number("disk_read_error", 0, 1, &f.disk_read_error);
   faults.number("disk_write_error", 0, 1, &f.disk_write_error);

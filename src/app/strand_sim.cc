@@ -95,7 +95,7 @@ void print_echo(const Scenario& scenario, const EchoWorkloadReport& report, doub
 void print_broker(const Scenario& scenario, const BrokerWorkloadReport& r, double real_s) {
   const auto& o = scenario.broker;
   const auto& f = r.faults;
-  out->info("scenario: {} ({}, broker, {} broker, {} producers, {} consumers, {:.0f} s)",
+  out->info("scenario: {} ({}, broker, {} brokers, {} producers, {} consumers, {:.0f} s)",
             scenario.name, scenario.path, o.nodes_count, o.producers_count, o.consumers_count,
             o.duration.seconds());
   out->info("seed: {}", r.seed);
@@ -107,11 +107,11 @@ void print_broker(const Scenario& scenario, const BrokerWorkloadReport& r, doubl
       r.attempts, r.acked_all + r.acked_leader, r.acked_all, r.acked_leader, r.sent_no_ack,
       r.failed, r.refused, r.unknown, r.consumed, r.read_back, r.readback_stuck, r.fetch_errors);
   out->info(
-      "faults: broker {} power failures, {} heal restarts, {} failed starts; "
-      "{} partitions; {} ENOSPC episodes; {} bit flips ({} partitions tainted); "
-      "{} wall jumps",
-      f.crashes, f.heal_restarts, f.broker_start_failures, f.partitions, f.no_space_episodes,
-      f.bit_flips, r.tainted_partitions, f.wall_jumps);
+      "faults: broker {} power failures ({} of every broker at once), {} heal restarts, {} "
+      "failed starts; {} partitions ({} isolating a leader); {} ENOSPC episodes; {} bit flips "
+      "({} partitions tainted); {} wall jumps",
+      f.crashes, f.crashes_all, f.heal_restarts, f.broker_start_failures, f.partitions,
+      f.leader_isolations, f.no_space_episodes, f.bit_flips, r.tainted_partitions, f.wall_jumps);
   out->info(
       "disk: {} read, {} write, {} sync errors, {} ENOSPC, {} slow ops; at crashes "
       "{} files dropped, {} kept, {} torn unsynced data",

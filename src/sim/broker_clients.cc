@@ -10,8 +10,10 @@
 #include <vector>
 
 #include "broker/broker.h"
+#include "broker/cluster/partition_manager.h"
 #include "broker/protocol/error_code.h"
 #include "broker/protocol/list_offsets.h"
+#include "broker/raft/replica.h"
 #include "client/client.h"
 #include "client/kafka_error.h"
 #include "client/producer.h"
@@ -56,24 +58,45 @@ io::Task<std::unique_ptr<client::Client>> connect_client(io::Env* env, BrokerRun
                                                          std::string client_id,
                                                          io::Instant deadline) {
   for (std::uint64_t attempt = 0; attempt < kRoundsMax && world_now(run) < deadline; ++attempt) {
-    const io::Address address{kBrokerHost, kBrokerPort};
+    std::vector<io::Address> addresses = run->bootstrap;
+    // Each client starts with a different broker, so the bootstrap load spreads.
+    if (addresses.size() > 1) {
+      const auto first = static_cast<std::ptrdiff_t>(env->rng().uniform(addresses.size()));
+      std::rotate(addresses.begin(), addresses.begin() + first, addresses.end());
+    }
     client::ClientOptions options;
     options.client_id = client_id;
     options.request_timeout = run->options->request_timeout;
     io::Result<std::unique_ptr<client::Client>> connected =
-        co_await client::Client::connect(*env, address, std::move(options));
+        co_await client::Client::connect(*env, std::move(addresses), std::move(options));
     if (connected) co_return std::move(*connected);
     co_await env->clock().sleep(backoff(env));
   }
   co_return nullptr;
 }
 
-io::Task<bool> serve_broker(io::Env* env, BrokerRun* run) {
-  BrokerConfig config = run->broker_config;
+// Clears the broker's slot in run->live_brokers when its frame goes (a crash destroys it).
+class LiveBroker {
+ public:
+  LiveBroker(BrokerRun* run, std::uint32_t index, Broker* broker) : run_(run), index_(index) {
+    run_->live_brokers[index_] = broker;
+  }
+  ~LiveBroker() { run_->live_brokers[index_] = nullptr; }
+  LiveBroker(const LiveBroker&) = delete;
+  LiveBroker& operator=(const LiveBroker&) = delete;
+
+ private:
+  BrokerRun* run_;
+  std::uint32_t index_;
+};
+
+io::Task<bool> serve_broker(io::Env* env, BrokerRun* run, std::uint32_t index) {
+  BrokerConfig config = run->broker_configs[index];
   Broker broker(*env, std::move(config));
   io::Result<void> started = co_await broker.start();
   if (!started) co_return false;
   run->broker_boots += 1;
+  const LiveBroker live(run, index, &broker);
   io::Event forever;  // the node's crash destroys this frame
   co_await forever.wait();
   co_return true;
@@ -325,9 +348,62 @@ io::Task<void> read_partition(BrokerRun* run, client::Client* client, const Part
 
 }  // namespace
 
-io::Task<void> run_broker(io::Env* env, BrokerRun* run) {
+std::string broker_host(const BrokerWorkloadOptions& options, std::uint32_t index) {
+  std::string host = kBrokerHost;
+  if (options.nodes_count > 1) host += std::to_string(index);
+  return host;
+}
+
+void sample_leaders(BrokerRun& run) {
+  BrokerHistory& history = run.history;
+  const BrokerWorkloadOptions& options = *run.options;
+  for (std::uint32_t index = 0; index < run.live_brokers.size(); ++index) {
+    Broker* broker = run.live_brokers[index];
+    if (broker == nullptr) continue;
+    const std::int32_t node = run.broker_configs[index].node_id;
+    for (std::uint32_t topic = 0; topic < options.topics_count; ++topic) {
+      for (std::int32_t p = 0; p < options.partitions_count; ++p) {
+        const storage::TopicPartition tp{topic_name(topic), p};
+        std::shared_ptr<cluster::Partition> partition = broker->partitions().find(tp);
+        if (!partition || partition->replica() == nullptr) continue;
+        const raft::Replica& replica = *partition->replica();
+        history.leader_samples += 1;
+        if (replica.role() != raft::Role::kLeader) continue;
+        const PartitionKey key{topic, p};
+        auto [it, fresh] = history.leaders.try_emplace({key, replica.term()}, node);
+        if (fresh || it->second == node) continue;
+        history.leader_conflicts.push_back(
+            partition_label(key) + " term " + std::to_string(replica.term()) + ": nodes " +
+            std::to_string(it->second) + " and " + std::to_string(node) + " (at " +
+            std::to_string((world_now(&run) - io::Instant{}).count_ms()) + " ms)");
+      }
+    }
+  }
+}
+
+std::optional<std::uint32_t> some_partition_leader(BrokerRun& run, std::uint64_t pick) {
+  const BrokerWorkloadOptions& options = *run.options;
+  const std::uint64_t count =
+      std::uint64_t{options.topics_count} * static_cast<std::uint64_t>(options.partitions_count);
+  const std::uint64_t chosen = pick % count;
+  const auto topic = static_cast<std::uint32_t>(chosen / options.partitions_count);
+  const auto p = static_cast<std::int32_t>(chosen % options.partitions_count);
+  const storage::TopicPartition tp{topic_name(topic), p};
+  for (std::uint32_t index = 0; index < run.live_brokers.size(); ++index) {
+    Broker* broker = run.live_brokers[index];
+    if (broker == nullptr) continue;
+    std::shared_ptr<cluster::Partition> partition = broker->partitions().find(tp);
+    if (partition && partition->replica() != nullptr &&
+        partition->replica()->role() == raft::Role::kLeader) {
+      return index;
+    }
+  }
+  return std::nullopt;
+}
+
+io::Task<void> run_broker(io::Env* env, BrokerRun* run, std::uint32_t index) {
   for (std::uint64_t attempt = 0; attempt < kRoundsMax; ++attempt) {
-    const bool served = co_await serve_broker(env, run);
+    const bool served = co_await serve_broker(env, run, index);
     if (served) co_return;
     run->broker_start_failures += 1;
     co_await env->clock().sleep(Duration::ms(500));
@@ -339,20 +415,44 @@ io::Task<io::Result<void>> create_topics(io::Env* env, BrokerRun* run) {
   std::string name = "setup";  // named: no temporaries into coroutine calls (GCC 12)
   std::unique_ptr<client::Client> client =
       co_await connect_client(env, run, std::move(name), deadline);
-  if (!client) co_return io::Error{io::ErrorKind::kTimeout, "the broker never answered"};
+  if (!client) co_return io::Error{io::ErrorKind::kTimeout, "no broker ever answered"};
+  const auto replication_factor =
+      static_cast<std::int16_t>(std::min<std::uint32_t>(3, run->options->nodes_count));
+  // A cluster refuses topics until enough brokers registered: retry until it accepts.
   for (std::uint32_t topic = 0; topic < run->options->topics_count;) {
     if (world_now(run) >= deadline) {
       co_return io::Error{io::ErrorKind::kTimeout, "topics not created within 120 s"};
     }
     std::string topic_label = topic_name(topic);
     std::map<std::string, std::string> configs;
-    io::Result<void> created = co_await client->create_topic(
-        std::move(topic_label), run->options->partitions_count, std::move(configs), 1);
+    io::Result<void> created =
+        co_await client->create_topic(std::move(topic_label), run->options->partitions_count,
+                                      std::move(configs), replication_factor);
     if (created || created.error().kind == io::ErrorKind::kExists) {
       topic += 1;
     } else {
       co_await env->clock().sleep(backoff(env));
     }
+  }
+  // Then every partition must have a leader, so the fault phase starts from a working cluster.
+  for (std::uint64_t round = 0; round < kRoundsMax; ++round) {
+    if (world_now(run) >= deadline) {
+      co_return io::Error{io::ErrorKind::kTimeout, "partitions without a leader after 120 s"};
+    }
+    std::optional<std::vector<std::string>> all;
+    io::Result<client::ClusterMetadata> metadata = co_await client->metadata(std::move(all));
+    std::uint32_t led = 0;
+    if (metadata) {
+      for (const client::TopicMetadata& topic : metadata->topics) {
+        for (const client::PartitionMetadata& partition : topic.partitions) {
+          if (topic.error_code == 0 && partition.leader_id >= 0) led += 1;
+        }
+      }
+    }
+    const std::uint64_t wanted = std::uint64_t{run->options->topics_count} *
+                                 static_cast<std::uint64_t>(run->options->partitions_count);
+    if (led >= wanted) break;
+    co_await env->clock().sleep(backoff(env));
   }
   co_return io::ok();
 }

@@ -5,6 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "broker/config.h"
 #include "io/env.h"
@@ -14,16 +17,27 @@
 #include "sim/broker_workload.h"
 #include "sim/sim_world.h"
 
+namespace strand {
+class Broker;
+}
+
 namespace strand::sim {
 
 inline constexpr std::uint16_t kBrokerPort = 9092;
+inline constexpr std::uint16_t kBrokerRpcPort = 9093;  // inter-broker RPC (Raft), clusters only
 inline constexpr const char* kBrokerHost = "broker";
+
+// Broker `index`'s host name: "broker" alone, "broker<index>" in a cluster.
+std::string broker_host(const BrokerWorkloadOptions& options, std::uint32_t index);
 
 // Shared by the broker's boot function, the clients and the fault injector of one run.
 struct BrokerRun {
   SimWorld* world = nullptr;
   const BrokerWorkloadOptions* options = nullptr;
-  BrokerConfig broker_config;
+  std::vector<BrokerConfig> broker_configs;  // by broker index
+  std::vector<io::Address> bootstrap;        // every broker's Kafka address
+  // The started Broker on each broker node, nullptr while it is down (for the leader sampler).
+  std::vector<Broker*> live_brokers;
   BrokerHistory history;
   std::uint32_t tasks_running = 0;  // producers and consumers not yet finished
   std::uint64_t broker_boots = 0;
@@ -32,9 +46,17 @@ struct BrokerRun {
 
 // The broker node's program: starts a Broker on the node's disk and serves until the node
 // crashes; a start that fails (a disk error during recovery) is retried after a pause.
-io::Task<void> run_broker(io::Env* env, BrokerRun* run);
+io::Task<void> run_broker(io::Env* env, BrokerRun* run, std::uint32_t index);
 
-// Creates the topics (retrying until the broker answers). Errors: kTimeout after `limit`.
+// Notes which broker leads each partition in which term, on every live broker (replicated
+// partitions only), into history.leaders; a second leader for one term is a conflict.
+void sample_leaders(BrokerRun& run);
+
+// The index of a live broker that leads some replicated partition (chosen by `pick`), if any.
+std::optional<std::uint32_t> some_partition_leader(BrokerRun& run, std::uint64_t pick);
+
+// Creates the topics (retrying until the cluster accepts them) and waits until every partition
+// has a leader. Errors: kTimeout after 120 s.
 io::Task<io::Result<void>> create_topics(io::Env* env, BrokerRun* run);
 
 // Produces records until history.producers_stop, then waits for their outcomes (bounded).

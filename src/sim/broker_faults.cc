@@ -17,6 +17,7 @@ using io::Duration;
 constexpr std::uint64_t kStreamFaults = 0xb40c'e4fa;
 constexpr std::uint64_t kNoSpaceSlackBytesMax = 64 * 1024;
 constexpr std::size_t kBatchHeaderPrefixBytes = 12;  // baseOffset i64, batchLength i32
+constexpr Duration kLeaderSampleEvery = Duration::ms(250);
 
 // "data/t0-2/00000000000000000042.log" -> (t0-2, 42): the partition and the segment's base offset.
 std::optional<std::pair<PartitionKey, std::int64_t>> parse_segment_path(const std::string& path) {
@@ -59,15 +60,18 @@ std::int64_t batch_holding(const std::vector<std::byte>& bytes, std::uint64_t po
 
 }  // namespace
 
-BrokerFaultInjector::BrokerFaultInjector(BrokerRun& run, SimNode& broker,
+BrokerFaultInjector::BrokerFaultInjector(BrokerRun& run, std::vector<SimNode*> brokers,
                                          std::vector<SimNode*> clients, BrokerFaultCounts& counts)
     : run_(run),
       world_(*run.world),
       options_(run.options->faults),
-      broker_(broker),
+      brokers_(std::move(brokers)),
       clients_(std::move(clients)),
       counts_(counts),
-      random_(run.world->derive_seed(kStreamFaults, 0)) {}
+      random_(run.world->derive_seed(kStreamFaults, 0)),
+      at_boot_(brokers_.size()) {
+  STRAND_ASSERT(!brokers_.empty(), "a broker scenario has brokers");
+}
 
 void BrokerFaultInjector::at(Duration delay, std::function<void()> step) {
   world_.schedule_after(delay, kNoNode, EventKind::kControl, std::move(step));
@@ -79,33 +83,64 @@ Duration BrokerFaultInjector::next_gap(Duration every) {
 
 bool BrokerFaultInjector::faulting() const { return world_.now() < run_.history.fault_end; }
 
-void BrokerFaultInjector::remember_boot() { at_boot_ = broker_.disk().stats(); }
+void BrokerFaultInjector::remember_boot(std::size_t broker) {
+  at_boot_[broker] = brokers_[broker]->disk().stats();
+}
 
-bool BrokerFaultInjector::disk_failed_since_boot() const {
-  const SimDiskStats& now = broker_.disk().stats();
-  return now.write_errors_count != at_boot_.write_errors_count ||
-         now.sync_errors_count != at_boot_.sync_errors_count ||
-         now.no_space_errors_count != at_boot_.no_space_errors_count;
+bool BrokerFaultInjector::disk_failed_since_boot(std::size_t broker) const {
+  const SimDiskStats& now = brokers_[broker]->disk().stats();
+  const SimDiskStats& then = at_boot_[broker];
+  return now.write_errors_count != then.write_errors_count ||
+         now.sync_errors_count != then.sync_errors_count ||
+         now.no_space_errors_count != then.no_space_errors_count;
+}
+
+// One broker at random; draws nothing from the stream for a single broker, so single-broker
+// seeds replay as they did before clusters.
+std::size_t BrokerFaultInjector::pick_broker() {
+  return brokers_.size() == 1 ? 0 : random_.uniform(brokers_.size());
+}
+
+bool BrokerFaultInjector::all_up() const {
+  return std::all_of(brokers_.begin(), brokers_.end(), [](SimNode* node) { return node->up(); });
+}
+
+void BrokerFaultInjector::set_disk_faults(SimDisk& disk) {
+  SimDiskFaults& faults = disk.faults();
+  faults.read_error_probability = options_.disk_read_error;
+  faults.write_error_probability = options_.disk_write_error;
+  faults.sync_error_probability = options_.disk_sync_error;
+  if (options_.disk_latency_max > Duration{}) {
+    const LatencyRange range{Duration{}, options_.disk_latency_max};
+    faults.read_latency = range;
+    faults.write_latency = range;
+    faults.sync_latency = range;
+  }
+}
+
+// Disk faults move to another broker when the faulty one is power-cycled (a failed disk stays
+// failed until its broker restarts, so only one broker's disk is ever broken).
+void BrokerFaultInjector::move_disk_faults() {
+  if (brokers_.size() < 2 || !faulting() || no_space_now_) return;
+  disk_broker().disk().faults() = SimDiskFaults{};
+  disk_broker_ = random_.uniform(brokers_.size());
+  set_disk_faults(disk_broker().disk());
+}
+
+void BrokerFaultInjector::sample() {
+  if (run_.history.replicated) sample_leaders(run_);
 }
 
 void BrokerFaultInjector::start() {
-  remember_boot();
+  for (std::size_t i = 0; i < brokers_.size(); ++i) remember_boot(i);
   std::vector<SimNode*> everyone = clients_;
-  everyone.push_back(&broker_);
+  everyone.insert(everyone.end(), brokers_.begin(), brokers_.end());
   for (SimNode* node : everyone) {
     const std::int64_t drift = options_.clock_drift_ppm_max;
     if (drift > 0) node->set_clock_drift_ppm(random_.between(-drift, drift));
   }
-  SimDiskFaults& disk = broker_.disk().faults();
-  disk.read_error_probability = options_.disk_read_error;
-  disk.write_error_probability = options_.disk_write_error;
-  disk.sync_error_probability = options_.disk_sync_error;
-  if (options_.disk_latency_max > Duration{}) {
-    const LatencyRange range{Duration{}, options_.disk_latency_max};
-    disk.read_latency = range;
-    disk.write_latency = range;
-    disk.sync_latency = range;
-  }
+  disk_broker_ = pick_broker();
+  set_disk_faults(disk_broker().disk());
   world_.network().set_all_links(run_.options->link);
   const std::pair<Duration, void (BrokerFaultInjector::*)()> classes[] = {
       {options_.crash_every, &BrokerFaultInjector::crash},
@@ -119,32 +154,80 @@ void BrokerFaultInjector::start() {
   }
   world_.schedule(std::max(world_.now(), run_.history.fault_end), kNoNode, EventKind::kControl,
                   [this] { heal(); });
+  if (run_.history.replicated) at(kLeaderSampleEvery, [this] { sample_periodically(); });
+}
+
+void BrokerFaultInjector::sample_periodically() {
+  sample();
+  if (world_.now() < run_.history.run_end) {
+    at(kLeaderSampleEvery, [this] { sample_periodically(); });
+  }
 }
 
 void BrokerFaultInjector::crash() {
   if (!faulting()) return;
-  if (broker_.up()) {
-    broker_.crash();
+  sample();
+  if (brokers_.size() > 1 && random_.chance(options_.crash_all_fraction)) {
+    crash_all();
+  } else if (all_up()) {
+    const std::size_t victim = pick_broker();
+    brokers_[victim]->crash();
     run_.history.broker_crashes.push_back(world_.now());
     counts_.crashes += 1;
-    at(options_.crash_downtime, [this] { restart(); });
+    at(options_.crash_downtime, [this, victim] {
+      restart(victim);
+      if (victim == disk_broker_) move_disk_faults();
+    });
   }
   at(next_gap(options_.crash_every), [this] { crash(); });
 }
 
-void BrokerFaultInjector::restart() {
-  if (broker_.up()) return;
-  broker_.restart();
-  remember_boot();
+// A power failure of every machine at once (a data centre outage): each disk drops, keeps or
+// tears its unsynced writes; they come back one by one.
+void BrokerFaultInjector::crash_all() {
+  bool any = false;
+  for (std::size_t i = 0; i < brokers_.size(); ++i) {
+    if (!brokers_[i]->up()) continue;
+    brokers_[i]->crash();
+    any = true;
+    const Duration stagger = Duration::ms(random_.between(0, 500));
+    at(options_.crash_downtime + stagger, [this, i] { restart(i); });
+  }
+  if (!any) return;
+  run_.history.broker_crashes.push_back(world_.now());
+  counts_.crashes_all += 1;
+}
+
+void BrokerFaultInjector::restart(std::size_t broker) {
+  if (brokers_[broker]->up()) return;
+  brokers_[broker]->restart();
+  remember_boot(broker);
+}
+
+void BrokerFaultInjector::isolate_one() {
+  std::optional<std::uint32_t> leader;
+  if (brokers_.size() > 1 && random_.chance(options_.isolate_leader_fraction)) {
+    leader = some_partition_leader(run_, random_.uniform(1u << 30));
+    if (leader) counts_.leader_isolations += 1;
+  }
+  const std::size_t victim = leader ? *leader : pick_broker();
+  world_.network().isolate(brokers_[victim]->id());
 }
 
 void BrokerFaultInjector::partition() {
   if (!faulting()) return;
+  sample();
   SimNetwork& net = world_.network();
-  const std::uint64_t kind = random_.uniform(3);
-  const NodeId broker = broker_.id();
+  // Kinds: isolate a broker, cut clients off a broker, block a client one way; in a cluster also
+  // block one broker from another one way (an asymmetric partition between replicas).
+  const std::uint64_t kind = random_.uniform(brokers_.size() > 1 ? 4 : 3);
+  const NodeId broker = brokers_[pick_broker()]->id();
   if (kind == 0 || clients_.empty()) {
-    net.isolate(broker);
+    isolate_one();
+  } else if (kind == 3) {
+    const std::size_t from = random_.uniform(brokers_.size());
+    const std::size_t to = (from + 1 + random_.uniform(brokers_.size() - 1)) % brokers_.size();
+    net.block(brokers_[from]->id(), brokers_[to]->id());
   } else if (kind == 1) {
     std::vector<NodeId> cut;
     for (SimNode* client : clients_) {
@@ -162,17 +245,24 @@ void BrokerFaultInjector::partition() {
     }
   }
   counts_.partitions += 1;
-  at(options_.partition_length, [this] { world_.network().heal(); });
+  at(options_.partition_length, [this] {
+    world_.network().heal();
+    sample();
+  });
   at(options_.partition_length + next_gap(options_.partition_every), [this] { partition(); });
 }
 
 void BrokerFaultInjector::no_space() {
   if (!faulting()) return;
-  SimDisk& disk = broker_.disk();
+  sample();
+  SimDisk& disk = disk_broker().disk();
   disk.faults().capacity_bytes = disk.used_bytes() + random_.uniform(kNoSpaceSlackBytesMax);
+  no_space_now_ = true;
   counts_.no_space_episodes += 1;
-  at(options_.no_space_length,
-     [this] { broker_.disk().faults().capacity_bytes = SimDiskFaults::kUnlimitedBytes; });
+  at(options_.no_space_length, [this] {
+    disk_broker().disk().faults().capacity_bytes = SimDiskFaults::kUnlimitedBytes;
+    no_space_now_ = false;
+  });
   at(options_.no_space_length + next_gap(options_.no_space_every), [this] { no_space(); });
 }
 
@@ -181,7 +271,7 @@ void BrokerFaultInjector::no_space() {
 void BrokerFaultInjector::bit_flip() {
   if (!faulting()) return;
   at(next_gap(options_.bit_flip_every), [this] { bit_flip(); });
-  SimDisk& disk = broker_.disk();
+  SimDisk& disk = disk_broker().disk();
   std::vector<std::pair<std::string, std::pair<PartitionKey, std::int64_t>>> segments;
   for (const auto& [path, entry] : disk.current_image()) {
     if (entry.kind != EntryKind::kFile || entry.bytes.empty()) continue;
@@ -212,29 +302,34 @@ void BrokerFaultInjector::wall_jump() {
   at(next_gap(options_.wall_jump_every), [this] { wall_jump(); });
   const std::int64_t jump_ns = options_.wall_jump_max.count_ns();
   if (jump_ns <= 0) return;
-  const std::uint64_t index = random_.uniform(clients_.size() + 1);
-  SimNode& node = index == clients_.size() ? broker_ : *clients_[index];
+  const std::uint64_t index = random_.uniform(clients_.size() + brokers_.size());
+  SimNode& node = index < clients_.size() ? *clients_[index] : *brokers_[index - clients_.size()];
   node.jump_wall(Duration::ns(random_.between(-jump_ns, jump_ns)));
   counts_.wall_jumps += 1;
 }
 
 void BrokerFaultInjector::heal() {
+  sample();
   SimNetwork& net = world_.network();
   net.heal();
   LinkConfig clean;
   clean.latency_base = run_.options->link.latency_base;
   clean.latency_jitter_mean = run_.options->link.latency_jitter_mean;
   net.set_all_links(clean);
-  broker_.disk().faults() = SimDiskFaults{};
-  if (!broker_.up()) {
-    restart();
-    return;
-  }
-  if (disk_failed_since_boot()) {
-    broker_.crash();
-    run_.history.broker_crashes.push_back(world_.now());
-    counts_.heal_restarts += 1;
-    restart();
+  no_space_now_ = false;
+  for (std::size_t i = 0; i < brokers_.size(); ++i) {
+    SimNode& broker = *brokers_[i];
+    broker.disk().faults() = SimDiskFaults{};
+    if (!broker.up()) {
+      restart(i);
+      continue;
+    }
+    if (disk_failed_since_boot(i)) {
+      broker.crash();
+      run_.history.broker_crashes.push_back(world_.now());
+      counts_.heal_restarts += 1;
+      restart(i);
+    }
   }
 }
 

@@ -1,8 +1,10 @@
 // The broker scenario's fault schedule (internal to broker_workload): world events, owned by no
-// node, that crash and restart the broker's machine, partition the network, fill and break the
-// broker's disk, flip bits in its synced segment data and move clocks, until the heal. The heal
-// stops every fault, brings the broker back (power-cycling it if its disk failed it since its
-// last boot, as an operator would), and records nothing else.
+// node, that crash and restart brokers' machines (one at a time, or all at once), partition the
+// network (isolating a broker, a partition leader among them), fill and break one broker's disk,
+// flip bits in its synced segment data and move clocks, until the heal. The heal stops every
+// fault, brings every broker back (power-cycling those whose disk failed them since their last
+// boot, as an operator would), and records nothing else. In a cluster the injector also samples
+// the partition leaders (sample_leaders) at every fault step and every 250 ms until the run ends.
 #pragma once
 
 #include <cstdint>
@@ -17,8 +19,9 @@ namespace strand::sim {
 
 class BrokerFaultInjector {
  public:
-  // `broker` and `clients` outlive the injector's events (the run ends before they are destroyed).
-  BrokerFaultInjector(BrokerRun& run, SimNode& broker, std::vector<SimNode*> clients,
+  // `brokers` and `clients` outlive the injector's events (the run ends before they are
+  // destroyed).
+  BrokerFaultInjector(BrokerRun& run, std::vector<SimNode*> brokers, std::vector<SimNode*> clients,
                       BrokerFaultCounts& counts);
 
   // Schedules the fault classes from now until history.fault_end, and the heal at fault_end.
@@ -28,12 +31,21 @@ class BrokerFaultInjector {
   void at(io::Duration delay, std::function<void()> step);
   io::Duration next_gap(io::Duration every);
   bool faulting() const;
-  void remember_boot();
-  bool disk_failed_since_boot() const;
+  void remember_boot(std::size_t broker);
+  bool disk_failed_since_boot(std::size_t broker) const;
+  std::size_t pick_broker();
+  bool all_up() const;
+  SimNode& disk_broker() { return *brokers_[disk_broker_]; }
+  void set_disk_faults(SimDisk& disk);
+  void move_disk_faults();
+  void sample();
+  void sample_periodically();
 
   void crash();
-  void restart();
+  void crash_all();
+  void restart(std::size_t broker);
   void partition();
+  void isolate_one();
   void no_space();
   void bit_flip();
   void wall_jump();
@@ -42,11 +54,13 @@ class BrokerFaultInjector {
   BrokerRun& run_;
   SimWorld& world_;
   const BrokerFaultOptions& options_;
-  SimNode& broker_;
+  std::vector<SimNode*> brokers_;
   std::vector<SimNode*> clients_;
   BrokerFaultCounts& counts_;
   io::SeededRandom random_;
-  SimDiskStats at_boot_;  // the broker disk's counters when it last booted
+  std::vector<SimDiskStats> at_boot_;  // each broker disk's counters when it last booted
+  std::size_t disk_broker_ = 0;        // the broker whose disk has faults
+  bool no_space_now_ = false;
 };
 
 }  // namespace strand::sim

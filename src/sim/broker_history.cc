@@ -109,7 +109,7 @@ CheckVerdict check_acked_durable(const BrokerHistory& history) {
         continue;
       }
       const bool crash_after = crashed_between(history, attempt.sent_at, history.run_end);
-      if (attempt.acks == 1 && crash_after) {
+      if (attempt.acks == 1 && (crash_after || history.replicated)) {
         acks1_lost += 1;
         continue;
       }
@@ -123,7 +123,7 @@ CheckVerdict check_acked_durable(const BrokerHistory& history) {
   }
   return failures.verdict("no_lost_acknowledged_write",
                           std::to_string(checked) + " acknowledged records at their offsets, " +
-                              std::to_string(acks1_lost) + " acks=1 lost to power failures, " +
+                              std::to_string(acks1_lost) + " acks=1 lost to failures, " +
                               std::to_string(excused) + " excused by bit flips",
                           "acknowledged records lost");
 }
@@ -168,12 +168,21 @@ CheckVerdict check_monotonic(const BrokerHistory& history) {
       failures.add(who + " read " + at_label(seen.tp, seen.offset) + " outside any session");
       continue;
     }
-    if (seen.offset != expected->second) {
+    const bool ordered =
+        history.replicated ? seen.offset >= expected->second : seen.offset == expected->second;
+    if (!ordered) {
       failures.add(who + " session " + std::to_string(seen.session) + " expected " +
                    at_label(seen.tp, expected->second) + ", got offset " +
                    std::to_string(seen.offset));
     }
     expected->second = std::max(expected->second, seen.offset + 1);
+  }
+  if (history.replicated) {
+    return failures.verdict("polls_monotonic",
+                            std::to_string(history.sessions.size()) +
+                                " reader sessions, offsets strictly increasing (gaps allowed: "
+                                "control batches)",
+                            "non-monotonic reads");
   }
   return failures.verdict(
       "polls_monotonic_and_dense",
@@ -238,7 +247,7 @@ CheckVerdict check_one_offset(const BrokerHistory& history) {
 }
 
 // (e) Two acknowledgements share an offset only when the earlier was acks=1 and a crash after its
-// send lost it.
+// send lost it (in a cluster: when one of them was acks=1, which any failover may lose).
 CheckVerdict check_acks_unique(const BrokerHistory& history) {
   std::map<std::pair<PartitionKey, std::int64_t>, std::vector<RecordId>> by_offset;
   for (std::uint32_t p = 0; p < history.producers.size(); ++p) {
@@ -260,8 +269,13 @@ CheckVerdict check_acks_unique(const BrokerHistory& history) {
     for (std::size_t i = 0; i + 1 < ids.size(); ++i) {
       const ProduceAttempt& earlier = *find_attempt(history, ids[i]);
       const ProduceAttempt& later = *find_attempt(history, ids[i + 1]);
+      // In a cluster a deposed leader may still acknowledge acks=1 records (at offsets the new
+      // leader reuses) after the new leader acknowledged its own: either of the two may be the
+      // lost acks=1 one. (no_lost_acknowledged_write checks that the acks=all one survived.)
       const bool lost =
-          earlier.acks == 1 && crashed_between(history, earlier.sent_at, later.completed_at);
+          history.replicated
+              ? earlier.acks == 1 || later.acks == 1
+              : earlier.acks == 1 && crashed_between(history, earlier.sent_at, later.completed_at);
       if (lost || history.tainted(at.first, at.second)) {
         reused += 1;
         continue;
@@ -344,6 +358,17 @@ CheckVerdict check_liveness(const BrokerHistory& history, const CheckLimits& lim
                           "liveness failures");
 }
 
+// (g) At most one leader per term per partition, among the leaders the sampler saw.
+CheckVerdict check_one_leader_per_term(const BrokerHistory& history) {
+  Failures failures;
+  for (const std::string& conflict : history.leader_conflicts) failures.add(conflict);
+  return failures.verdict("one_leader_per_term",
+                          std::to_string(history.leaders.size()) +
+                              " (partition, term) leaders in " +
+                              std::to_string(history.leader_samples) + " samples",
+                          "terms with two leaders");
+}
+
 CheckVerdict check_progress(const BrokerHistory& history, const CheckLimits& limits) {
   std::uint64_t acked = 0;
   for (const ProducerHistory& producer : history.producers) {
@@ -422,6 +447,7 @@ std::vector<CheckVerdict> check_history(const BrokerHistory& history, const Chec
   verdicts.push_back(check_acks_unique(history));
   verdicts.push_back(check_liveness(history, limits));
   verdicts.push_back(check_progress(history, limits));
+  if (history.replicated) verdicts.push_back(check_one_leader_per_term(history));
   return verdicts;
 }
 

@@ -16,13 +16,20 @@
 // missing or replaced by later ones, readers may disagree, acks may share an offset and readers
 // may stop at the corrupt batch. Never relaxed, anywhere: every record served parses, is one some
 // producer sent, matches it byte for byte, and sits at one offset only; a reader's offsets are
-// strictly increasing and dense.
+// strictly increasing, and dense on a single broker.
+//
+// A replicated cluster (history.replicated): a new leader's Raft control batch takes an offset
+// that consumers skip, and the history can't tell where those are, so polls need only be strictly
+// increasing; acks=1 records may be lost on any failover (a crash or a partition), so their loss
+// (and the reuse of their offsets) is always excused. acks=all records never are. The leader
+// sampler adds one check: at most one leader per term per partition.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "broker/protocol/batch_builder.h"
@@ -108,6 +115,7 @@ struct ReadbackPartition {
 };
 
 struct BrokerHistory {
+  bool replicated = false;  // a cluster of brokers with Raft-replicated partitions
   std::vector<ProducerHistory> producers;
   std::vector<ConsumerHistory> consumers;
   std::vector<Observation> observations;
@@ -118,6 +126,10 @@ struct BrokerHistory {
   bool readback_done = false;
   std::uint64_t served_corrupt = 0;  // fetches whose bytes failed the client's checks
   std::string served_corrupt_detail;
+  // The leader sampler: the first node seen leading each (partition, term), and every other.
+  std::map<std::pair<PartitionKey, std::int32_t>, std::int32_t> leaders;
+  std::uint64_t leader_samples = 0;
+  std::vector<std::string> leader_conflicts;
   io::Instant fault_end;  // heal phase starts (world time)
   io::Instant producers_stop;
   io::Instant run_end;

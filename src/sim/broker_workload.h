@@ -10,8 +10,8 @@
 // can catch up; then a read-back client reads every partition from its start to its high
 // watermark, and the checkers (broker_history.h) judge the whole history.
 //
-// Today the cluster is one broker (nodes_count must be 1); the options are shaped so that more
-// brokers can come with the Raft-replicated cluster. Deterministic: one seed, one trace hash.
+// One broker, or a cluster of nodes_count brokers, each on its own simulated machine and disk,
+// all controller voters, with Raft-replicated partitions. Deterministic: one seed, one trace hash.
 #pragma once
 
 #include <cstdint>
@@ -30,10 +30,18 @@ namespace strand::sim {
 // Fault classes. A zero interval (or probability) switches a class off. Rates apply during the
 // fault phase only.
 struct BrokerFaultOptions {
-  io::Duration crash_every;  // power failure of the broker's machine
+  // Power failure of one broker's machine (in a cluster: only while every broker is up, so one
+  // at a time), or with crash_all_fraction of all brokers' machines at once.
+  io::Duration crash_every;
   io::Duration crash_downtime = io::Duration::s(2);
-  io::Duration partition_every;  // isolate the broker, cut some clients off, or one-way blocks
+  double crash_all_fraction = 0;
+  // Isolate one broker, cut some clients off, or one-way blocks (in a cluster also between two
+  // brokers). An isolation picks a partition leader with isolate_leader_fraction, else any broker.
+  double isolate_leader_fraction = 0.5;
+  io::Duration partition_every;
   io::Duration partition_length = io::Duration::s(3);
+  // Disk faults hit one broker at a time (in a cluster they move to another broker when the
+  // faulty one is power-cycled).
   double disk_read_error = 0;     // per read: EIO
   double disk_write_error = 0;    // per write: EIO
   double disk_sync_error = 0;     // per sync: EIO (the log then fails until a restart)
@@ -48,7 +56,9 @@ struct BrokerFaultOptions {
 };
 
 struct BrokerWorkloadOptions {
-  std::uint32_t nodes_count = 1;  // brokers; only 1 until the replicated cluster exists
+  // Brokers. More than one: a cluster, every broker a controller voter, topics replicated on
+  // min(3, nodes) of them.
+  std::uint32_t nodes_count = 1;
   io::Duration duration = io::Duration::s(60);  // after setup: the fault and heal phases
   io::Duration quiet = io::Duration::s(20);     // the heal phase
   io::Duration drain = io::Duration::s(5);      // producers stop this long before the end
@@ -85,7 +95,9 @@ struct BrokerWorkloadOptions {
 };
 
 struct BrokerFaultCounts {
-  std::uint64_t crashes = 0;
+  std::uint64_t crashes = 0;      // power failures of one broker
+  std::uint64_t crashes_all = 0;  // power failures of every broker at once
+  std::uint64_t leader_isolations = 0;
   std::uint64_t heal_restarts = 0;  // power cycles at the heal of a broker whose disk failed it
   std::uint64_t broker_start_failures = 0;
   std::uint64_t partitions = 0;
@@ -120,7 +132,7 @@ struct BrokerWorkloadReport {
   bool ok() const;
 };
 
-// An error for options the workload can't run (today: more than one broker), or nullopt.
+// An error for options the workload can't run, or nullopt.
 std::optional<std::string> validate(const BrokerWorkloadOptions& options);
 
 // Whether this build accepts planted bugs (meson -Dsim_planted_bugs=true).

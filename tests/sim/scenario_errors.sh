@@ -39,8 +39,8 @@ kind = "broker"
 acks = ["all", "2"]'
 expect bad_kind '[workload] kind (line 2) must be "echo" or "broker"' '[workload]
 kind = "brokers"'
-expect too_many_brokers 'exactly 1 broker' '[world]
-nodes = 3
+expect too_many_brokers 'run 1 to 9 brokers' '[world]
+nodes = 12
 [workload]
 kind = "broker"'
 expect bad_broker_key '[broker] log.segmnt.bytes' '[workload]
