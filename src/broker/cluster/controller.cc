@@ -175,6 +175,19 @@ io::Result<ControllerAnswer> decode_answer(std::span<const std::byte> bytes) {
 
 // ---- the controller -------------------------------------------------------------------------
 
+raft::ReplicaOptions replica_options(const BrokerConfig& config, const storage::LogConfig& log,
+                                     io::Condition* high_watermark_moved) {
+  raft::ReplicaOptions options;
+  options.raft.self = config.node_id;
+  options.tick_interval = io::Duration::ms(config.raft_heartbeat_interval_ms);
+  options.raft.heartbeat_interval_ticks = 1;
+  options.raft.election_timeout_ticks = static_cast<std::int32_t>(std::max<std::int64_t>(
+      2, config.raft_election_timeout_ms / config.raft_heartbeat_interval_ms));
+  options.log = log;
+  options.high_watermark_moved = high_watermark_moved;
+  return options;
+}
+
 Controller::Controller(io::Env& env, const BrokerConfig& config, raft::Transport& transport)
     : env_(env), config_(config), transport_(transport) {
   for (const auto& [node, address] : config_.controller_voters) {
@@ -185,16 +198,10 @@ Controller::Controller(io::Env& env, const BrokerConfig& config, raft::Transport
 Controller::~Controller() = default;
 
 io::Task<io::Result<void>> Controller::open() {
-  raft::ReplicaOptions options;
-  options.raft.self = config_.node_id;
-  options.tick_interval = io::Duration::ms(config_.raft_heartbeat_interval_ms);
-  options.raft.heartbeat_interval_ticks = 1;
-  options.raft.election_timeout_ticks = static_cast<std::int32_t>(std::max<std::int64_t>(
-      2, config_.raft_election_timeout_ms / config_.raft_heartbeat_interval_ms));
-  options.log = config_.log;
-  options.log.retention_ms = -1;  // the metadata log is the cluster's history: kept whole
-  options.log.retention_bytes = -1;
-  options.high_watermark_moved = &high_watermark_moved_;
+  storage::LogConfig log = config_.log;
+  log.retention_ms = -1;  // the metadata log is the cluster's history: kept whole
+  log.retention_bytes = -1;
+  raft::ReplicaOptions options = replica_options(config_, log, &high_watermark_moved_);
   raft::Configuration voters;
   for (const auto& [node, address] : config_.controller_voters) voters.voters.push_back(node);
   io::Result<void> made = co_await env_.fs().make_dirs(config_.data_dir);

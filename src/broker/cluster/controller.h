@@ -74,6 +74,11 @@ io::Result<ControllerRequest> decode_request(std::span<const std::byte> bytes);
 std::vector<std::byte> encode_answer(const ControllerAnswer& answer);
 io::Result<ControllerAnswer> decode_answer(std::span<const std::byte> bytes);
 
+// The Raft timing of a broker's replicas (raft.heartbeat.interval.ms is the tick, the election
+// timeout a whole number of ticks), over a log with `log` settings.
+raft::ReplicaOptions replica_options(const BrokerConfig& config, const storage::LogConfig& log,
+                                     io::Condition* high_watermark_moved);
+
 class Controller {
  public:
   Controller(io::Env& env, const BrokerConfig& config, raft::Transport& transport);

@@ -157,14 +157,7 @@ io::Task<io::Result<void>> PartitionManager::open_replica(storage::TopicPartitio
                                                           std::uint64_t group,
                                                           std::vector<std::int32_t> replicas,
                                                           storage::LogConfig log) {
-  raft::ReplicaOptions options;
-  options.raft.self = config_.node_id;
-  options.tick_interval = io::Duration::ms(config_.raft_heartbeat_interval_ms);
-  options.raft.heartbeat_interval_ticks = 1;
-  options.raft.election_timeout_ticks = static_cast<std::int32_t>(std::max<std::int64_t>(
-      2, config_.raft_election_timeout_ms / config_.raft_heartbeat_interval_ms));
-  options.log = log;
-  options.high_watermark_moved = &data_arrived_;
+  raft::ReplicaOptions options = replica_options(config_, log, &data_arrived_);
   options.external_ticks = true;  // tick_loop()
   raft::Configuration bootstrap;
   bootstrap.voters = std::move(replicas);

@@ -477,27 +477,8 @@ io::Task<ProposeOutcome> Replica::change_configuration(ConfigChange change, io::
   outcome.base_offset = result.range.base_offset;
   outcome.last_offset = result.range.last_offset;
   outcome.term = core_->term();
-  wake_.notify_all();
-  io::Clock& clock = env_.clock();
-  const io::Instant deadline = clock.now() + timeout;
-  for (std::uint64_t rounds = 0;; ++rounds) {
-    STRAND_ASSERT(rounds < (1ull << 40), "every round waits for progress or the deadline");
-    std::optional<ReplicaError> answer = settled(outcome, Acks::kAll);
-    if (answer) {
-      outcome.error = *answer;
-      break;
-    }
-    const io::Instant now = clock.now();
-    if (now >= deadline) {
-      outcome.error = ReplicaError::kTimeout;
-      break;
-    }
-    const io::Duration remaining = deadline - now;
-    const bool notified = co_await io::wait_notified(progress_, clock, remaining);
-    (void)notified;
-  }
-  if (!outcome.ok()) outcome.leader = core_->leader();
-  co_return outcome;
+  ProposeOutcome answered = co_await await_settled(outcome, Acks::kAll, timeout);
+  co_return answered;
 }
 
 std::optional<ReplicaError> Replica::settled(const ProposeOutcome& proposal, Acks acks) const {
@@ -543,6 +524,13 @@ io::Task<ProposeOutcome> Replica::propose(std::vector<std::byte> batch, Acks ack
   outcome.base_offset = result.range.base_offset;
   outcome.last_offset = result.range.last_offset;
   outcome.term = core_->term();
+  ProposeOutcome answered = co_await await_settled(outcome, acks, timeout);
+  co_return answered;
+}
+
+// Waits until the accepted proposal `outcome` is settled (settled()) or `timeout` passes.
+io::Task<ProposeOutcome> Replica::await_settled(ProposeOutcome outcome, Acks acks,
+                                                io::Duration timeout) {
   wake_.notify_all();
   io::Clock& clock = env_.clock();
   const io::Instant deadline = clock.now() + timeout;

@@ -163,6 +163,7 @@ class Replica {
   void expose_commit(Offset committed);
   io::Task<io::Result<void>> checkpoint_high_watermark();
   void fail(const io::Error& error);
+  io::Task<ProposeOutcome> await_settled(ProposeOutcome outcome, Acks acks, io::Duration timeout);
   // What a waiting proposal learns now; nullopt while undecided.
   std::optional<ReplicaError> settled(const ProposeOutcome& proposal, Acks acks) const;
 
