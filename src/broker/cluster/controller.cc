@@ -395,22 +395,11 @@ io::Task<ControllerAnswer> Controller::lead(ControllerRequest request) {
   const std::int64_t log_end = replica_->log().next_offset();
   const bool caught_up = co_await wait_applied(log_end - 1, kAppendTimeout);
   if (!caught_up) co_return refuse(ErrorCode::kRequestTimedOut, "metadata log not applied yet");
-  bool nothing_to_do = false;
-  io::Result<MetadataRecord> record = check(request, nothing_to_do);
-  if (!record) {
-    const io::Error& error = record.error();
-    ErrorCode code = ErrorCode::kInvalidRequest;
-    if (error.kind == io::ErrorKind::kExists) code = ErrorCode::kTopicAlreadyExists;
-    if (error.kind == io::ErrorKind::kNotFound) code = ErrorCode::kUnknownTopicOrPartition;
-    if (error.message.starts_with("replication")) code = ErrorCode::kInvalidReplicationFactor;
-    if (error.message.starts_with("partitions")) code = ErrorCode::kInvalidPartitions;
-    if (error.message.starts_with("config")) code = ErrorCode::kInvalidConfig;
-    if (error.message.starts_with("topic name")) code = ErrorCode::kInvalidTopicException;
-    if (error.message.starts_with("assignment")) code = ErrorCode::kInvalidReplicaAssignment;
-    co_return refuse(code, error.message);
-  }
-  if (nothing_to_do) co_return ControllerAnswer{};
-  co_return co_await append(*record);
+  std::optional<MetadataRecord> record;
+  ControllerAnswer checked = check(request, record);
+  if (!checked.ok() || !record) co_return checked;
+  ControllerAnswer appended = co_await append(*record);
+  co_return appended;
 }
 
 io::Task<ControllerAnswer> Controller::append(const MetadataRecord& record) {
@@ -426,28 +415,28 @@ io::Task<ControllerAnswer> Controller::append(const MetadataRecord& record) {
   co_return ControllerAnswer{ErrorCode::kNone, {}, outcome.last_offset};
 }
 
-// Kinds of refusal, by the first word of the message: lead() maps them to Kafka codes.
-io::Result<MetadataRecord> Controller::check(const ControllerRequest& request,
-                                             bool& nothing_to_do) {
-  auto invalid = [](std::string message) {
-    return io::Error{io::ErrorKind::kInvalid, std::move(message)};
+ControllerAnswer Controller::check(const ControllerRequest& request,
+                                   std::optional<MetadataRecord>& record) {
+  auto invalid = [](ErrorCode code, std::string message) {
+    return refuse(code, std::move(message));
   };
   if (const auto* create = std::get_if<CreateTopicRequest>(&request)) {
     io::Result<void> valid_name = protocol::validate_topic_name(create->name);
-    if (!valid_name) return invalid("topic name: " + valid_name.error().message);
+    if (!valid_name) return invalid(ErrorCode::kInvalidTopicException, valid_name.error().message);
     if (image_.topic(create->name)) {
-      return io::Error{io::ErrorKind::kExists, "topic '" + create->name + "' already exists"};
+      return invalid(ErrorCode::kTopicAlreadyExists, "topic '" + create->name + "' already exists");
     }
     for (const auto& [existing, topic] : image_.topics()) {
       if (protocol::topic_names_collide(existing, create->name)) {
-        return invalid("topic name '" + create->name + "' collides with '" + existing +
-                       "' ('.' and '_')");
+        return invalid(
+            ErrorCode::kInvalidTopicException,
+            "topic name '" + create->name + "' collides with '" + existing + "' ('.' and '_')");
       }
     }
     storage::LogConfig scratch = config_.log;
     for (const auto& [key, value] : create->configs) {
       io::Result<void> applied = apply_topic_config(scratch, key, value);
-      if (!applied) return invalid("config: " + applied.error().message);
+      if (!applied) return invalid(ErrorCode::kInvalidConfig, applied.error().message);
     }
     std::vector<std::vector<raft::NodeId>> replicas;
     if (!create->assignments.empty()) {
@@ -457,13 +446,13 @@ io::Result<MetadataRecord> Controller::check(const ControllerRequest& request,
         bool known = !set.empty() && set.size() == width && distinct.size() == set.size();
         for (raft::NodeId node : set) known = known && image_.brokers().contains(node);
         if (!known) {
-          return invalid(
-              "assignment: every partition needs the same number of distinct, "
-              "registered brokers");
+          return invalid(ErrorCode::kInvalidReplicaAssignment,
+                         "every partition needs the same number of distinct, "
+                         "registered brokers");
         }
       }
       if (create->assignments.size() > static_cast<std::size_t>(kPartitionsPerTopicMax)) {
-        return invalid("partitions: too many");
+        return invalid(ErrorCode::kInvalidPartitions, "too many partitions");
       }
       replicas = create->assignments;
     } else {
@@ -472,18 +461,16 @@ io::Result<MetadataRecord> Controller::check(const ControllerRequest& request,
       const std::int16_t factor =
           create->replication == -1 ? config_.default_replication_factor : create->replication;
       if (count <= 0 || count > kPartitionsPerTopicMax) {
-        return invalid("partitions: the number of partitions must be in [1, " +
-                       std::to_string(kPartitionsPerTopicMax) + "]");
+        return invalid(ErrorCode::kInvalidPartitions, "the number of partitions must be in [1, " +
+                                                          std::to_string(kPartitionsPerTopicMax) +
+                                                          "]");
       }
       io::Result<std::vector<std::vector<raft::NodeId>>> placed =
           place_replicas(image_, 0, count, factor);
-      if (!placed) return invalid("replication: " + placed.error().message);
+      if (!placed) return invalid(ErrorCode::kInvalidReplicationFactor, placed.error().message);
       replicas = std::move(*placed);
     }
-    if (create->validate_only) {
-      nothing_to_do = true;
-      return MetadataRecord{RemoveTopicRecord{}};
-    }
+    if (create->validate_only) return ControllerAnswer{};
     TopicRecord topic;
     topic.name = create->name;
     topic.id_high = env_.rng().next_u64();
@@ -494,34 +481,36 @@ io::Result<MetadataRecord> Controller::check(const ControllerRequest& request,
       topic.partitions.push_back(
           PartitionAssignment{static_cast<std::int32_t>(index), group++, replicas[index]});
     }
-    return MetadataRecord{std::move(topic)};
+    record = std::move(topic);
+    return ControllerAnswer{};
   }
   if (const auto* remove = std::get_if<DeleteTopicRequest>(&request)) {
     if (!image_.topic(remove->name)) {
-      return io::Error{io::ErrorKind::kNotFound, "topic '" + remove->name + "' does not exist"};
+      return invalid(ErrorCode::kUnknownTopicOrPartition,
+                     "topic '" + remove->name + "' does not exist");
     }
-    return MetadataRecord{RemoveTopicRecord{remove->name}};
+    record = RemoveTopicRecord{remove->name};
+    return ControllerAnswer{};
   }
   if (const auto* grow = std::get_if<CreatePartitionsRequest>(&request)) {
     const MetadataImage::TopicState* topic = image_.topic(grow->name);
     if (!topic) {
-      return io::Error{io::ErrorKind::kNotFound, "topic '" + grow->name + "' does not exist"};
+      return invalid(ErrorCode::kUnknownTopicOrPartition,
+                     "topic '" + grow->name + "' does not exist");
     }
     const auto before = static_cast<std::int32_t>(topic->partitions.size());
     if (grow->count <= before || grow->count > kPartitionsPerTopicMax) {
-      return invalid("partitions: topic '" + grow->name + "' has " + std::to_string(before) +
-                     " partitions; the new count must be larger (and at most " +
-                     std::to_string(kPartitionsPerTopicMax) + ")");
+      return invalid(ErrorCode::kInvalidPartitions,
+                     "topic '" + grow->name + "' has " + std::to_string(before) +
+                         " partitions; the new count must be larger (and at most " +
+                         std::to_string(kPartitionsPerTopicMax) + ")");
     }
     const auto factor = static_cast<std::int16_t>(
         topic->partitions.empty() ? 1 : topic->partitions.front().assignment.replicas.size());
     io::Result<std::vector<std::vector<raft::NodeId>>> placed =
         place_replicas(image_, before, grow->count - before, factor);
-    if (!placed) return invalid("replication: " + placed.error().message);
-    if (grow->validate_only) {
-      nothing_to_do = true;
-      return MetadataRecord{RemoveTopicRecord{}};
-    }
+    if (!placed) return invalid(ErrorCode::kInvalidReplicationFactor, placed.error().message);
+    if (grow->validate_only) return ControllerAnswer{};
     AddPartitionsRecord added;
     added.name = grow->name;
     GroupId group = image_.next_group();
@@ -529,27 +518,29 @@ io::Result<MetadataRecord> Controller::check(const ControllerRequest& request,
       added.partitions.push_back(PartitionAssignment{before + static_cast<std::int32_t>(i), group++,
                                                      std::move((*placed)[i])});
     }
-    return MetadataRecord{std::move(added)};
+    record = std::move(added);
+    return ControllerAnswer{};
   }
-  const MetadataRecord& record = std::get<MetadataRecord>(request);
-  if (const auto* leader = std::get_if<LeaderRecord>(&record)) {
+  const MetadataRecord& proposed = std::get<MetadataRecord>(request);
+  if (const auto* leader = std::get_if<LeaderRecord>(&proposed)) {
     std::optional<MetadataImage::Located> located = image_.locate(leader->group);
-    if (!located) return io::Error{io::ErrorKind::kNotFound, "no partition has that group"};
+    if (!located)
+      return invalid(ErrorCode::kUnknownTopicOrPartition, "no partition has that group");
     const MetadataImage::PartitionState& partition =
         located->topic->partitions.at(static_cast<std::size_t>(located->partition));
-    nothing_to_do = leader->epoch <= partition.leader_epoch;
-    return record;
+    if (leader->epoch > partition.leader_epoch) record = proposed;
+    return ControllerAnswer{};
   }
-  if (const auto* broker = std::get_if<BrokerRegistration>(&record)) {
+  if (const auto* broker = std::get_if<BrokerRegistration>(&proposed)) {
     if (!config_.controller_voters.contains(broker->node_id)) {
-      return invalid("broker " + std::to_string(broker->node_id) +
-                     " is not in controller.quorum.voters");
+      return invalid(ErrorCode::kInvalidRequest, "broker " + std::to_string(broker->node_id) +
+                                                     " is not in controller.quorum.voters");
     }
     auto it = image_.brokers().find(broker->node_id);
-    nothing_to_do = it != image_.brokers().end() && it->second == *broker;
-    return record;
+    if (it == image_.brokers().end() || it->second != *broker) record = proposed;
+    return ControllerAnswer{};
   }
-  return invalid("that record kind is the controller's own");
+  return invalid(ErrorCode::kInvalidRequest, "that record kind is the controller's own");
 }
 
 }  // namespace strand::cluster

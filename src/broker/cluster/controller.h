@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -120,7 +121,9 @@ class Controller {
   io::Task<ControllerAnswer> lead(ControllerRequest request);
   io::Task<ControllerAnswer> forward(raft::NodeId leader, const ControllerRequest& request,
                                      io::Duration timeout);
-  io::Result<MetadataRecord> check(const ControllerRequest& request, bool& nothing_to_do);
+  // Checks `request` against the image: a refusal with its Kafka code, or ok with the record to
+  // append in `record` (none when there is nothing to change, or only validating).
+  ControllerAnswer check(const ControllerRequest& request, std::optional<MetadataRecord>& record);
   io::Task<ControllerAnswer> append(const MetadataRecord& record);
   io::Task<void> apply_loop();
   io::Task<void> register_loop();
