@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "broker/cluster/controller.h"
 #include "broker/group/replay.h"
 #include "broker/protocol/batch_builder.h"
 #include "io/timed_wait.h"
@@ -15,6 +16,9 @@ namespace {
 // Bounds one read while loading a partition, and how long the timer sleeps with nothing due.
 constexpr std::uint32_t kLoadReadBytes = 1u << 20;
 constexpr io::Duration kIdleTimerWait = io::Duration::s(60);
+// How often a clustered coordinator looks at which __consumer_offsets partitions it leads.
+constexpr io::Duration kOwnershipEvery = io::Duration::ms(100);
+constexpr std::int16_t kOffsetsReplicationFactorMax = 3;
 
 GroupLimits limits_from(const BrokerConfig& config) {
   GroupLimits limits;
@@ -85,21 +89,28 @@ io::Task<io::Result<void>> Coordinator::start() {
   if (topic && !partitions_.clustered()) {
     offsets_partitions_ = topic->partitions;
     for (std::int32_t partition = 0; partition < offsets_partitions_; ++partition) {
-      io::Result<void> loaded = co_await load_partition(partition);
+      io::Result<std::vector<std::shared_ptr<Entry>>> loaded = co_await load_partition(partition);
       if (!loaded) co_return std::move(loaded).error();
+      for (std::shared_ptr<Entry>& entry : *loaded) {
+        const std::string id = entry->group.id();
+        groups_[id] = std::move(entry);
+      }
     }
     spdlog::info("group coordinator: loaded {} groups from {} partitions of {}", groups_.size(),
                  offsets_partitions_, kOffsetsTopic);
   }
+  if (partitions_.clustered()) loops_.spawn(ownership_loop());
   loops_.spawn(timer_loop());
   loops_.spawn(retention_loop());
   co_return io::ok();
 }
 
-io::Task<io::Result<void>> Coordinator::load_partition(std::int32_t index) {
+io::Task<io::Result<std::vector<std::shared_ptr<Coordinator::Entry>>>> Coordinator::load_partition(
+    std::int32_t index) {
+  std::vector<std::shared_ptr<Entry>> loaded;
   std::shared_ptr<cluster::Partition> partition =
       partitions_.find(storage::TopicPartition{kOffsetsTopic, index});
-  if (!partition) co_return io::ok();
+  if (!partition) co_return loaded;
   ReplayResult state;
   std::int64_t offset = partition->log_start_offset();
   const std::int64_t end = partition->high_watermark();
@@ -134,13 +145,134 @@ io::Task<io::Result<void>> Coordinator::load_partition(std::int32_t index) {
     spdlog::warn("{}-{}: {} records did not decode and were skipped", kOffsetsTopic, index,
                  state.skipped);
   }
-  for (auto& [group_id, loaded] : state.groups) {
-    GroupValue metadata = loaded.metadata.value_or(GroupValue{});
+  for (auto& [group_id, replayed] : state.groups) {
+    GroupValue metadata = replayed.metadata.value_or(GroupValue{});
     auto entry = std::make_shared<Entry>(Group::restored(group_id, limits_, env_.rng(), metadata));
-    for (const auto& [tp, value] : loaded.offsets.all()) entry->group.offsets().put(tp, value);
-    groups_[group_id] = std::move(entry);
+    for (const auto& [tp, value] : replayed.offsets.all()) entry->group.offsets().put(tp, value);
+    loaded.push_back(std::move(entry));
   }
-  co_return io::ok();
+  co_return loaded;
+}
+
+ErrorCode Coordinator::admit(const std::string& group_id) const {
+  if (!accepting_) return ErrorCode::kCoordinatorNotAvailable;
+  if (!partitions_.clustered()) return ErrorCode::kNone;
+  auto it = owned_.find(partition_of(group_id));
+  if (it == owned_.end()) return ErrorCode::kNotCoordinator;
+  return it->second.loaded ? ErrorCode::kNone : ErrorCode::kCoordinatorLoadInProgress;
+}
+
+std::int32_t Coordinator::loaded_epoch(std::int32_t partition) const {
+  if (!partitions_.clustered()) return 0;
+  auto it = owned_.find(partition);
+  return it != owned_.end() && it->second.loaded ? it->second.epoch : -1;
+}
+
+std::int16_t Coordinator::offsets_replication_factor() const {
+  if (!partitions_.clustered()) return 1;
+  const std::size_t brokers = partitions_.controller()->image().brokers().size();
+  return static_cast<std::int16_t>(
+      std::clamp<std::size_t>(brokers, 1, static_cast<std::size_t>(kOffsetsReplicationFactorMax)));
+}
+
+io::Task<void> Coordinator::ownership_loop() {
+  for (;;) {
+    check_ownership();
+    co_await env_.clock().sleep(kOwnershipEvery);
+  }
+}
+
+// Follows the leadership of every __consumer_offsets partition: a partition led here in a new
+// epoch is loaded once the leader's own first entry is committed (then every entry of earlier
+// terms is too, and the replay sees every acknowledged write); a partition no longer led here,
+// or led in another epoch than it was loaded in, is dropped.
+void Coordinator::check_ownership() {
+  if (!accepting_) return;
+  const cluster::TopicInfo* topic = partitions_.catalog().find(kOffsetsTopic);
+  if (!topic) {
+    std::vector<std::int32_t> all;
+    for (const auto& [partition, owned] : owned_) all.push_back(partition);
+    for (std::int32_t partition : all) unload(partition);
+    return;
+  }
+  if (topic->partitions != offsets_partitions_) {
+    // Only a new topic changes the count (CreatePartitions on it would move groups): start over.
+    std::vector<std::int32_t> all;
+    for (const auto& [partition, owned] : owned_) all.push_back(partition);
+    for (std::int32_t partition : all) unload(partition);
+    offsets_partitions_ = topic->partitions;
+  }
+  for (std::int32_t index = 0; index < offsets_partitions_; ++index) {
+    std::shared_ptr<cluster::Partition> partition =
+        partitions_.find(storage::TopicPartition{kOffsetsTopic, index});
+    const raft::Replica* replica = partition ? partition->replica() : nullptr;
+    const bool leading = replica && replica->role() == raft::Role::kLeader && !replica->failed();
+    const std::int32_t epoch = leading ? static_cast<std::int32_t>(replica->term()) : -1;
+    auto it = owned_.find(index);
+    if (it != owned_.end() && it->second.epoch != epoch) {
+      unload(index);
+      it = owned_.end();
+    }
+    if (!leading) continue;
+    if (it == owned_.end()) {
+      Ownership ownership;
+      ownership.epoch = epoch;
+      ownership.load_from_end = partition->log_end_offset();
+      it = owned_.emplace(index, ownership).first;
+    }
+    Ownership& ownership = it->second;
+    // One load per partition at a time: a load for an earlier epoch may still be reading.
+    if (!ownership.loaded && !loads_running_.contains(index) &&
+        partition->high_watermark() >= ownership.load_from_end) {
+      loads_running_.insert(index);
+      writes_.spawn(load_owned(index, epoch));
+    }
+  }
+}
+
+io::Task<void> Coordinator::load_owned(std::int32_t partition, std::int32_t epoch) {
+  io::Result<std::vector<std::shared_ptr<Entry>>> loaded = co_await load_partition(partition);
+  loads_running_.erase(partition);
+  auto it = owned_.find(partition);
+  const bool current = it != owned_.end() && it->second.epoch == epoch && accepting_;
+  if (!loaded) {
+    spdlog::warn("group coordinator: loading {}-{}: {}", kOffsetsTopic, partition,
+                 loaded.error().to_string());
+    if (current) unload(partition);  // the next check starts again if this broker still leads
+    co_return;
+  }
+  // A load for a leadership that is over installs nothing; the next check loads again.
+  if (!current) co_return;
+  for (std::shared_ptr<Entry>& entry : *loaded) {
+    const std::string id = entry->group.id();
+    groups_[id] = std::move(entry);
+  }
+  it->second.loaded = true;
+  spdlog::info("group coordinator: leading {}-{} in epoch {}, {} groups loaded", kOffsetsTopic,
+               partition, epoch, loaded->size());
+  deadlines_changed_.notify_all();
+}
+
+void Coordinator::unload(std::int32_t partition) {
+  owned_.erase(partition);
+  std::vector<std::shared_ptr<Entry>> dropped;
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    if (partition_of(it->first) != partition) {
+      ++it;
+      continue;
+    }
+    it->second->removed = true;
+    dropped.push_back(std::move(it->second));
+    it = groups_.erase(it);
+  }
+  for (const std::shared_ptr<Entry>& entry : dropped) {
+    entry->group.abandon(ErrorCode::kNotCoordinator);
+    dispatch(*entry);
+  }
+  if (!dropped.empty()) {
+    spdlog::info("group coordinator: no longer leading {}-{}, {} groups dropped", kOffsetsTopic,
+                 partition, dropped.size());
+  }
 }
 
 void Coordinator::stop_waiting() {
@@ -166,8 +298,10 @@ io::Task<protocol::ErrorCode> Coordinator::ensure_offsets_topic() {
   if (partitions_.catalog().find(kOffsetsTopic)) co_return ErrorCode::kNone;
   std::map<std::string, std::string> configs{{"retention.ms", "-1"}};
   std::string name = kOffsetsTopic;
-  cluster::TopicError created = co_await partitions_.create_topic(
-      std::move(name), config_.offsets_topic_num_partitions, 1, std::move(configs), false);
+  const std::int16_t replication = offsets_replication_factor();
+  cluster::TopicError created =
+      co_await partitions_.create_topic(std::move(name), config_.offsets_topic_num_partitions,
+                                        replication, std::move(configs), false);
   if (!created.ok() && created.code != ErrorCode::kTopicAlreadyExists) {
     spdlog::error("creating {}: {}", kOffsetsTopic, created.message);
     co_return ErrorCode::kCoordinatorNotAvailable;
@@ -280,8 +414,8 @@ io::Task<protocol::JoinGroupResponse> Coordinator::join(protocol::JoinGroupReque
                                                         std::int16_t version, ClientInfo client) {
   JoinResult refused;
   refused.member_id = request.member_id;
+  refused.error = admit(request.group_id);
   if (request.group_id.empty()) refused.error = ErrorCode::kInvalidGroupId;
-  if (!accepting_) refused.error = ErrorCode::kCoordinatorNotAvailable;
   std::shared_ptr<Entry> entry = lookup(request.group_id);
   if (!entry && !request.member_id.empty()) refused.error = ErrorCode::kUnknownMemberId;
   if (refused.error != ErrorCode::kNone) co_return to_response(refused);
@@ -317,10 +451,11 @@ io::Task<protocol::JoinGroupResponse> Coordinator::join(protocol::JoinGroupReque
 io::Task<protocol::SyncGroupResponse> Coordinator::sync(protocol::SyncGroupRequest request) {
   protocol::SyncGroupResponse response;
   std::shared_ptr<Entry> entry = lookup(request.group_id);
+  const ErrorCode admitted = admit(request.group_id);
   if (request.group_id.empty()) {
     response.error_code = code(ErrorCode::kInvalidGroupId);
-  } else if (!accepting_) {
-    response.error_code = code(ErrorCode::kCoordinatorNotAvailable);
+  } else if (admitted != ErrorCode::kNone) {
+    response.error_code = code(admitted);
   } else if (!entry) {
     response.error_code = code(ErrorCode::kUnknownMemberId);
   }
@@ -354,14 +489,9 @@ io::Task<protocol::SyncGroupResponse> Coordinator::sync(protocol::SyncGroupReque
 protocol::HeartbeatResponse Coordinator::heartbeat(const protocol::HeartbeatRequest& request) {
   protocol::HeartbeatResponse response;
   std::shared_ptr<Entry> entry = lookup(request.group_id);
-  ErrorCode error = ErrorCode::kNone;
-  if (request.group_id.empty()) {
-    error = ErrorCode::kInvalidGroupId;
-  } else if (!accepting_) {
-    error = ErrorCode::kCoordinatorNotAvailable;
-  } else if (!entry) {
-    error = ErrorCode::kUnknownMemberId;
-  } else {
+  ErrorCode error = request.group_id.empty() ? ErrorCode::kInvalidGroupId : admit(request.group_id);
+  if (error == ErrorCode::kNone && !entry) error = ErrorCode::kUnknownMemberId;
+  if (error == ErrorCode::kNone) {
     error = entry->group.heartbeat(request.member_id, request.group_instance_id,
                                    request.generation_id, now());
     dispatch(*entry);
@@ -375,9 +505,8 @@ protocol::LeaveGroupResponse Coordinator::leave(const protocol::LeaveGroupReques
   protocol::LeaveGroupResponse response;
   std::vector<protocol::MemberIdentity> members = request.members;
   if (version <= 2) members = {{request.member_id, std::nullopt}};
-  ErrorCode group_error = ErrorCode::kNone;
+  ErrorCode group_error = admit(request.group_id);
   if (request.group_id.empty()) group_error = ErrorCode::kInvalidGroupId;
-  if (!accepting_) group_error = ErrorCode::kCoordinatorNotAvailable;
   std::shared_ptr<Entry> entry = lookup(request.group_id);
   for (const protocol::MemberIdentity& member : members) {
     ErrorCode error = group_error;

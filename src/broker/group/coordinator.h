@@ -1,9 +1,12 @@
 // The group coordinator: owns the Group state machines of every group whose __consumer_offsets
-// partition this broker leads (today: all of them), drives their timers with the node's clock,
-// persists group metadata and committed offsets as records in __consumer_offsets, and answers
-// the group APIs. Each group lives on partition offsets_partition_for(group, N); a partition is
-// loaded by replaying its records, which is where leadership changes will load and unload
-// groups once partitions are replicated.
+// partition this broker leads, drives their timers with the node's clock, persists group
+// metadata and committed offsets as records in __consumer_offsets, and answers the group APIs.
+// Each group lives on partition offsets_partition_for(group, N); a partition is loaded by
+// replaying its records. A single node leads every partition and loads them all at start. In a
+// cluster the partitions are Raft-replicated: a broker that becomes a partition's leader loads it
+// once everything before its own term is committed (COORDINATOR_LOAD_IN_PROGRESS meanwhile), and
+// drops its groups when it loses the leadership or the epoch changes (NOT_COORDINATOR), so the
+// groups of a partition live on exactly one broker at a time, rebuilt from the log.
 //
 // Ordering and durability: an OffsetCommit is answered only after its records are appended and
 // synced (acks=all); the in-memory offsets change after that, in log order (one writer per
@@ -16,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -80,6 +84,13 @@ class Coordinator {
   protocol::DescribeGroupsResponse describe_groups(
       const protocol::DescribeGroupsRequest& request) const;
 
+  // The __consumer_offsets partition that holds `group_id`'s records.
+  std::int32_t offsets_partition(const std::string& group_id) const {
+    return partition_of(group_id);
+  }
+  // The replication factor __consumer_offsets is created with: 3, or fewer brokers if fewer.
+  std::int16_t offsets_replication_factor() const;
+
   // Expires offsets now, as the retention timer does (tests call it directly).
   void expire_offsets_now();
   // The group, if the coordinator has it (tests and tools).
@@ -99,7 +110,25 @@ class Coordinator {
     io::Event done;
   };
 
+  // A replicated __consumer_offsets partition this broker leads (cluster mode).
+  struct Ownership {
+    std::int32_t epoch = -1;         // the leader epoch it is (being) loaded in
+    std::int64_t load_from_end = 0;  // the log end seen on becoming leader: load once committed
+    bool loaded = false;
+  };
+
   Now now();
+  // Whether requests for `group_id` are served here now: kNone, COORDINATOR_NOT_AVAILABLE after
+  // stop_waiting(), and in a cluster NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS.
+  ErrorCode admit(const std::string& group_id) const;
+  // The epoch `partition` was loaded in (0 on a single node), or -1 if it is not loaded here:
+  // a write applies its effect in memory only if this did not change while it was written.
+  std::int32_t loaded_epoch(std::int32_t partition) const;
+  io::Task<void> ownership_loop();
+  void check_ownership();
+  io::Task<void> load_owned(std::int32_t partition, std::int32_t epoch);
+  // Drops the groups of `partition` (waiting requests get NOT_COORDINATOR).
+  void unload(std::int32_t partition);
   std::int32_t partition_of(const std::string& group_id) const;
   io::Mutex& write_lock(std::int32_t partition);
   std::shared_ptr<Entry> lookup(const std::string& group_id) const;
@@ -107,7 +136,8 @@ class Coordinator {
   void dispatch(Entry& entry);
   io::Task<void> persist(std::shared_ptr<Entry> entry, Persist persist);
   io::Task<io::Result<void>> write(std::int32_t partition, std::vector<protocol::Record> records);
-  io::Task<io::Result<void>> load_partition(std::int32_t partition);
+  // Replays `partition` up to its high watermark into groups not installed yet.
+  io::Task<io::Result<std::vector<std::shared_ptr<Entry>>>> load_partition(std::int32_t partition);
   io::Task<void> timer_loop();
   io::Task<void> retention_loop();
   void tick_due();
@@ -122,6 +152,8 @@ class Coordinator {
   std::int32_t offsets_partitions_;
   bool accepting_ = true;
   std::map<std::string, std::shared_ptr<Entry>> groups_;
+  std::map<std::int32_t, Ownership> owned_;  // cluster mode: by __consumer_offsets partition
+  std::set<std::int32_t> loads_running_;
   RequestId next_request_id_ = 1;
   std::map<RequestId, std::shared_ptr<Waiting<JoinResult>>> waiting_joins_;
   std::map<RequestId, std::shared_ptr<Waiting<SyncResult>>> waiting_syncs_;

@@ -29,6 +29,20 @@ protocol::Record tombstone(RecordKey key, std::int64_t wall_ms) {
   return record;
 }
 
+// What a failed write of group records answers: NOT_COORDINATOR once this broker no longer leads
+// the partition (the client finds the new coordinator and retries), REQUEST_TIMED_OUT when the
+// write may still commit, COORDINATOR_NOT_AVAILABLE otherwise.
+ErrorCode write_failure(const io::Error& error) {
+  switch (error.kind) {
+    case io::ErrorKind::kUnavailable:
+      return ErrorCode::kNotCoordinator;
+    case io::ErrorKind::kTimeout:
+      return ErrorCode::kRequestTimedOut;
+    default:
+      return ErrorCode::kCoordinatorNotAvailable;
+  }
+}
+
 }  // namespace
 
 bool Coordinator::topic_partition_exists(const std::string& topic, std::int32_t partition) const {
@@ -40,11 +54,9 @@ io::Task<protocol::OffsetCommitResponse> Coordinator::commit(
     protocol::OffsetCommitRequest request) {
   protocol::OffsetCommitResponse response = commit_skeleton(request);
   const Now at = now();
-  ErrorCode group_error = ErrorCode::kNone;
   std::shared_ptr<Entry> entry = lookup(request.group_id);
-  if (!accepting_) {
-    group_error = ErrorCode::kCoordinatorNotAvailable;
-  } else if (!entry) {
+  ErrorCode group_error = admit(request.group_id);
+  if (group_error == ErrorCode::kNone && !entry) {
     // No group: only a standalone commit (generation -1) creates one; anything else is from a
     // generation that no longer exists.
     if (request.generation_id < 0) {
@@ -52,7 +64,7 @@ io::Task<protocol::OffsetCommitResponse> Coordinator::commit(
     } else {
       group_error = ErrorCode::kIllegalGeneration;
     }
-  } else {
+  } else if (group_error == ErrorCode::kNone) {
     group_error = entry->group.validate_commit(request.member_id, request.group_instance_id,
                                                request.generation_id, at);
   }
@@ -88,16 +100,20 @@ io::Task<protocol::OffsetCommitResponse> Coordinator::commit(
   }
   if (records.empty()) co_return response;
   const std::int32_t partition = partition_of(request.group_id);
+  const std::int32_t epoch = loaded_epoch(partition);
   io::Mutex::Guard guard = co_await write_lock(partition).lock();
   io::Result<void> written = co_await write(partition, std::move(records));
   if (!written) {
     spdlog::warn("group {}: offset commit failed: {}", request.group_id,
                  written.error().to_string());
     for (protocol::OffsetCommitResponsePartition* out : pending) {
-      out->error_code = code(ErrorCode::kCoordinatorNotAvailable);
+      out->error_code = code(write_failure(written.error()));
     }
     co_return response;
   }
+  // Committed. If the partition was dropped or loaded again meanwhile, whoever loads it replays
+  // these records; memory here is only for the leadership it was admitted in.
+  if (loaded_epoch(partition) != epoch) co_return response;
   // Applied while still holding the partition's write lock: memory follows log order.
   std::shared_ptr<Entry> current = lookup(request.group_id);
   if (!current) current = create(request.group_id);
@@ -109,7 +125,7 @@ protocol::OffsetFetchResponse Coordinator::fetch_offsets(
     const protocol::OffsetFetchRequest& request, std::int16_t version) {
   protocol::OffsetFetchResponse response;
   std::shared_ptr<Entry> entry = lookup(request.group_id);
-  const ErrorCode refused = accepting_ ? ErrorCode::kNone : ErrorCode::kCoordinatorNotAvailable;
+  const ErrorCode refused = admit(request.group_id);
   auto answer = [&](const std::string& topic, std::int32_t partition) {
     protocol::OffsetFetchResponsePartition out;
     out.partition_index = partition;
@@ -149,10 +165,11 @@ io::Task<protocol::OffsetDeleteResponse> Coordinator::delete_offsets(
     protocol::OffsetDeleteRequest request) {
   protocol::OffsetDeleteResponse response;
   std::shared_ptr<Entry> entry = lookup(request.group_id);
-  if (!accepting_) {
-    response.error_code = code(ErrorCode::kCoordinatorNotAvailable);
-  } else if (request.group_id.empty()) {
+  const ErrorCode admitted = admit(request.group_id);
+  if (request.group_id.empty()) {
     response.error_code = code(ErrorCode::kInvalidGroupId);
+  } else if (admitted != ErrorCode::kNone) {
+    response.error_code = code(admitted);
   } else if (!entry || entry->group.state() == GroupState::kDead) {
     response.error_code = code(ErrorCode::kGroupIdNotFound);
   } else if (entry->group.state() != GroupState::kEmpty &&
@@ -186,7 +203,7 @@ io::Task<protocol::OffsetDeleteResponse> Coordinator::delete_offsets(
   io::Mutex::Guard guard = co_await write_lock(partition).lock();
   io::Result<void> written = co_await write(partition, std::move(records));
   if (!written) {
-    response.error_code = code(ErrorCode::kCoordinatorNotAvailable);
+    response.error_code = code(write_failure(written.error()));
     co_return response;
   }
   for (const TopicPartition& tp : removing) entry->group.offsets().erase(tp);
@@ -198,14 +215,12 @@ io::Task<protocol::DeleteGroupsResponse> Coordinator::delete_groups(
   protocol::DeleteGroupsResponse response;
   for (const std::string& group_id : request.groups_names) {
     std::shared_ptr<Entry> entry = lookup(group_id);
-    ErrorCode error = ErrorCode::kNone;
-    if (!accepting_) {
-      error = ErrorCode::kCoordinatorNotAvailable;
-    } else if (!entry) {
+    ErrorCode error = admit(group_id);
+    if (error == ErrorCode::kNone && !entry) {
       error = ErrorCode::kGroupIdNotFound;
-    } else if (entry->group.state() != GroupState::kEmpty) {
+    } else if (error == ErrorCode::kNone && entry->group.state() != GroupState::kEmpty) {
       error = ErrorCode::kNonEmptyGroup;
-    } else {
+    } else if (error == ErrorCode::kNone) {
       error = co_await remove_group(entry);
     }
     response.results.push_back({group_id, code(error)});
@@ -227,7 +242,8 @@ io::Task<protocol::ErrorCode> Coordinator::remove_group(std::shared_ptr<Entry> e
   if (entry->removed) co_return ErrorCode::kGroupIdNotFound;
   if (entry->group.state() != GroupState::kEmpty) co_return ErrorCode::kNonEmptyGroup;
   io::Result<void> written = co_await write(partition, std::move(records));
-  if (!written) co_return ErrorCode::kCoordinatorNotAvailable;
+  if (!written) co_return write_failure(written.error());
+  if (entry->removed) co_return ErrorCode::kNone;  // dropped meanwhile: the tombstones are written
   if (entry->group.state() != GroupState::kEmpty) {
     // Someone joined while the tombstones were written; the group lives on (Kafka would
     // re-persist it on the next generation).
@@ -255,8 +271,9 @@ protocol::DescribeGroupsResponse Coordinator::describe_groups(
   for (const std::string& group_id : request.groups) {
     protocol::DescribedGroup& out = response.groups.emplace_back();
     out.group_id = group_id;
-    if (!accepting_) {
-      out.error_code = code(ErrorCode::kCoordinatorNotAvailable);
+    const ErrorCode admitted = admit(group_id);
+    if (admitted != ErrorCode::kNone) {
+      out.error_code = code(admitted);
       continue;
     }
     std::shared_ptr<Entry> entry = lookup(group_id);

@@ -19,6 +19,30 @@ namespace strand::server {
 
 using protocol::ErrorCode;
 
+// The coordinator of a group is the leader of its __consumer_offsets partition: this broker on a
+// single node; in a cluster, as the metadata image and the replica here know it.
+void KafkaApi::locate_coordinator(const std::string& group_id,
+                                  protocol::FindCoordinatorResponse& response) const {
+  if (!partitions_.clustered()) {
+    const io::Address advertised = config_.advertised();
+    response.node_id = config_.node_id;
+    response.host = advertised.host;
+    response.port = advertised.port;
+    return;
+  }
+  const protocol::MetadataResponsePartition partition =
+      describe_partition(group::kOffsetsTopic, groups_.offsets_partition(group_id));
+  for (const protocol::MetadataResponseBroker& broker : brokers()) {
+    if (partition.error_code != 0 || broker.node_id != partition.leader_id) continue;
+    response.node_id = broker.node_id;
+    response.host = broker.host;
+    response.port = broker.port;
+    return;
+  }
+  response.error_code = static_cast<std::int16_t>(ErrorCode::kCoordinatorNotAvailable);
+  response.error_message = "the group's coordinator is being elected";
+}
+
 io::Task<HandlerResult> KafkaApi::find_coordinator(const Header& header, protocol::Reader& body) {
   protocol::FindCoordinatorRequest request =
       protocol::read_find_coordinator_request(body, header.api_version);
@@ -30,20 +54,10 @@ io::Task<HandlerResult> KafkaApi::find_coordinator(const Header& header, protoco
   } else if (request.key_type != protocol::kCoordinatorKeyGroup) {
     response.error_code = static_cast<std::int16_t>(ErrorCode::kInvalidRequest);
     response.error_message = "unknown coordinator key type";
-  } else if (partitions_.clustered()) {
-    // A coordinator per __consumer_offsets leader, moving with leadership, is not built yet.
-    response.error_code = static_cast<std::int16_t>(ErrorCode::kCoordinatorNotAvailable);
-    response.error_message = "consumer groups are not available in a cluster yet";
   } else {
-    // Every __consumer_offsets partition is led here, so this broker coordinates every group.
     const ErrorCode ready = co_await groups_.ensure_offsets_topic();
     response.error_code = static_cast<std::int16_t>(ready);
-    if (ready == ErrorCode::kNone) {
-      const io::Address advertised = config_.advertised();
-      response.node_id = config_.node_id;
-      response.host = advertised.host;
-      response.port = advertised.port;
-    }
+    if (ready == ErrorCode::kNone) locate_coordinator(request.key, response);
   }
   co_return encode(header, response, protocol::write_find_coordinator_response);
 }

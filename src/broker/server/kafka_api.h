@@ -6,11 +6,13 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "broker/cluster/partition_manager.h"
 #include "broker/config.h"
 #include "broker/group/coordinator.h"
+#include "broker/protocol/find_coordinator.h"
 #include "broker/protocol/metadata.h"
 #include "broker/server/request_handler.h"
 #include "io/env.h"
@@ -51,6 +53,8 @@ class KafkaApi final : public RequestHandler {
                                                          std::int32_t index) const;
   // Consumer groups (group_handlers.cc).
   io::Task<Response> find_coordinator(const Header& header, protocol::Reader& body);
+  void locate_coordinator(const std::string& group_id,
+                          protocol::FindCoordinatorResponse& response) const;
   io::Task<Response> join_group(const Header& header, protocol::Reader& body,
                                 ConnectionContext& context);
   io::Task<Response> sync_group(const Header& header, protocol::Reader& body);
