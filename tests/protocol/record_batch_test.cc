@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,46 @@ void expect_corrupt(const std::vector<std::byte>& bytes, const std::string& fiel
 
 void reseal(std::vector<std::byte>& bytes) {
   store_be<std::uint32_t>(bytes.data() + batch_field::kCrc, compute_batch_crc(bytes));
+}
+
+// A log read as a Fetch serves it: data batches, a control batch between them, a torn tail.
+TEST(RecordBatch, StripControlRecordsLeavesControlHeadersAndDataBatches) {
+  std::vector<std::byte> first = build_batch(sample_records());
+  set_base_offset(first, 10);
+  const std::vector<Record> control_records{Record{"ck", "cv", {}, 1'700'000'000'000, 0}};
+  std::vector<std::byte> control = build_batch(control_records);
+  set_base_offset(control, 13);
+  store_be<std::int16_t>(control.data() + batch_field::kAttributes, 0x20);
+  reseal(control);
+  std::vector<std::byte> second = build_batch(sample_records());
+  set_base_offset(second, 14);
+  std::vector<std::byte> bytes = first;
+  bytes.insert(bytes.end(), control.begin(), control.end());
+  bytes.insert(bytes.end(), second.begin(), second.end());
+  bytes.insert(bytes.end(), second.begin(), second.begin() + 20);  // a partial batch at the end
+
+  ASSERT_TRUE(strip_control_records(bytes));
+  ASSERT_EQ(bytes.size(), first.size() + kBatchHeaderBytes + second.size() + 20);
+  EXPECT_TRUE(std::equal(first.begin(), first.end(), bytes.begin()));
+  std::span<const std::byte> header(bytes.data() + first.size(), kBatchHeaderBytes);
+  io::Result<RecordBatchView> stripped = RecordBatchView::parse(header, BatchOrigin::kLog);
+  ASSERT_TRUE(stripped.ok()) << stripped.error().to_string();
+  EXPECT_TRUE(stripped->control());
+  EXPECT_EQ(stripped->records_count(), 0);
+  EXPECT_EQ(stripped->base_offset(), 13);
+  EXPECT_EQ(stripped->last_offset(), 13);
+  EXPECT_TRUE(read_records(*stripped).value().empty());
+  EXPECT_TRUE(
+      std::equal(second.begin(), second.end(),
+                 bytes.begin() + static_cast<std::ptrdiff_t>(header.size() + first.size())));
+
+  // Nothing left to strip: unchanged.
+  const std::vector<std::byte> before = bytes;
+  EXPECT_FALSE(strip_control_records(bytes));
+  EXPECT_EQ(bytes, before);
+  std::vector<std::byte> data_only = first;
+  EXPECT_FALSE(strip_control_records(data_only));
+  EXPECT_EQ(data_only, first);
 }
 
 TEST(RecordBatch, RefusesWrongCrcNamingIt) {

@@ -147,4 +147,44 @@ std::uint32_t compute_batch_crc(std::span<const std::byte> bytes) {
   return crc32c(bytes.subspan(kBatchCrcStart));
 }
 
+bool strip_control_records(std::vector<std::byte>& bytes) {
+  // Most reads hold no control batch: nothing is copied until the first one.
+  std::vector<std::byte> out;
+  bool changed = false;
+  std::size_t at = 0;
+  while (bytes.size() - at >= kBatchHeaderBytes) {
+    const std::span<const std::byte> rest = std::span<const std::byte>(bytes).subspan(at);
+    io::Result<std::uint32_t> size = RecordBatchView::peek_size(rest);
+    if (!size || *size > rest.size()) break;
+    const std::int16_t attributes = load_be<std::int16_t>(rest.data() + batch_field::kAttributes);
+    const bool strip = (attributes & 0x20) != 0 && *size > kBatchHeaderBytes;
+    if (strip && !changed) {
+      out.reserve(bytes.size());
+      out.assign(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(at));
+      changed = true;
+    }
+    if (strip) {
+      const std::size_t header_at = out.size();
+      out.insert(out.end(), rest.begin(), rest.begin() + kBatchHeaderBytes);
+      std::byte* header = out.data() + header_at;
+      store_be<std::int32_t>(header + batch_field::kBatchLength,
+                             static_cast<std::int32_t>(kBatchHeaderBytes - kBatchLengthFieldEnd));
+      // No records, so no compression either.
+      store_be<std::int16_t>(header + batch_field::kAttributes,
+                             static_cast<std::int16_t>(attributes & ~0x07));
+      store_be<std::int32_t>(header + batch_field::kRecordsCount, 0);
+      store_be<std::uint32_t>(
+          header + batch_field::kCrc,
+          compute_batch_crc(std::span<const std::byte>(header, kBatchHeaderBytes)));
+    } else if (changed) {
+      out.insert(out.end(), rest.begin(), rest.begin() + *size);
+    }
+    at += *size;
+  }
+  if (!changed) return false;
+  out.insert(out.end(), bytes.begin() + static_cast<std::ptrdiff_t>(at), bytes.end());
+  bytes = std::move(out);
+  return true;
+}
+
 }  // namespace strand::protocol

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "io/result.h"
 
@@ -97,5 +98,13 @@ void set_partition_leader_epoch(std::span<std::byte> bytes, std::int32_t epoch);
 
 // CRC-32C over the part of the batch the crc field covers.
 std::uint32_t compute_batch_crc(std::span<const std::byte> bytes);
+
+// Replaces every control batch in `bytes` (whole batches as the log stores them, e.g. a Fetch's
+// records) by its header alone: the same offsets and control attribute, no records. A replicated
+// partition's log holds Raft's own control batches (a new leader's first entry, configuration
+// changes); consumers skip control batches by their header, but some (kafka-python) hand their
+// records to the application, so their records never leave the broker. Bytes after the last
+// whole batch are kept as they are. Returns whether anything changed.
+bool strip_control_records(std::vector<std::byte>& bytes);
 
 }  // namespace strand::protocol

@@ -3,6 +3,7 @@
 
 #include "broker/protocol/fetch.h"
 #include "broker/protocol/list_offsets.h"
+#include "broker/protocol/record_batch.h"
 #include "broker/server/kafka_api.h"
 #include "broker/server/response.h"
 #include "io/timed_wait.h"
@@ -19,7 +20,7 @@ constexpr std::int32_t kFetchWaitMsMax = 30'000;
 // One pass over the requested partitions. Returns the bytes gathered; sets `error_seen` if some
 // partition answered with an error (which makes Kafka answer at once).
 io::Task<std::int64_t> gather(cluster::PartitionManager& partitions,
-                              const protocol::FetchRequest& request,
+                              const protocol::FetchRequest& request, bool reads_control_records,
                               protocol::FetchResponse& response, bool& error_seen) {
   std::int64_t bytes_left = std::max<std::int32_t>(request.max_bytes, 0);
   std::int64_t gathered = 0;
@@ -62,6 +63,11 @@ io::Task<std::int64_t> gather(cluster::PartitionManager& partitions,
         error_seen = true;
         continue;
       }
+      // Raft's own control batches keep their offsets, and their records only for clients that
+      // skip them (ConnectionContext::reads_control_records).
+      if (partition->replica() && !reads_control_records) {
+        protocol::strip_control_records(*bytes);
+      }
       gathered += static_cast<std::int64_t>(bytes->size());
       bytes_left -= static_cast<std::int64_t>(bytes->size());
       out.records = std::move(*bytes);
@@ -72,7 +78,8 @@ io::Task<std::int64_t> gather(cluster::PartitionManager& partitions,
 
 }  // namespace
 
-io::Task<HandlerResult> KafkaApi::fetch(const Header& header, protocol::Reader& body) {
+io::Task<HandlerResult> KafkaApi::fetch(const Header& header, protocol::Reader& body,
+                                        const ConnectionContext& context) {
   protocol::FetchRequest request = protocol::read_fetch_request(body, header.api_version);
   if (!body.ok()) co_return decode_failure(header, body);
   protocol::FetchResponse response;
@@ -83,7 +90,8 @@ io::Task<HandlerResult> KafkaApi::fetch(const Header& header, protocol::Reader& 
   for (std::uint64_t rounds = 0;; ++rounds) {
     STRAND_ASSERT(rounds < (1ull << 40), "each round waits or ends the fetch");
     bool error_seen = false;
-    const std::int64_t gathered = co_await gather(partitions_, request, response, error_seen);
+    const std::int64_t gathered =
+        co_await gather(partitions_, request, context.reads_control_records, response, error_seen);
     const io::Duration waited = env_.clock().now() - start;
     if (error_seen || gathered >= request.min_bytes || waited >= max_wait || stopping_) break;
     (void)co_await io::wait_notified(partitions_.data_arrived(), env_.clock(), max_wait - waited);

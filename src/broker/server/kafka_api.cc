@@ -61,13 +61,13 @@ io::Task<HandlerResult> KafkaApi::handle(const protocol::RequestHeader& header,
                 header.correlation_id, header.client_id.value_or(""));
   switch (static_cast<ApiKey>(header.api_key)) {
     case ApiKey::kApiVersions:
-      co_return api_versions(header, reader);
+      co_return api_versions(header, reader, context);
     case ApiKey::kMetadata:
       co_return co_await metadata(header, reader);
     case ApiKey::kProduce:
       co_return co_await produce(header, reader, context);
     case ApiKey::kFetch:
-      co_return co_await fetch(header, reader);
+      co_return co_await fetch(header, reader, context);
     case ApiKey::kListOffsets:
       co_return co_await list_offsets(header, reader);
     case ApiKey::kCreateTopics:
@@ -115,14 +115,16 @@ void KafkaApi::stop_waiting() {
   partitions_.data_arrived().notify_all();
 }
 
-HandlerResult KafkaApi::api_versions(const Header& header, protocol::Reader& body) {
+HandlerResult KafkaApi::api_versions(const Header& header, protocol::Reader& body,
+                                     ConnectionContext& context) {
   protocol::ApiVersionsResponse response = protocol::make_api_versions_response(header.api_version);
   // A version we don't speak is answered at v0, which every client can read, with the error.
   const bool supported = response.error_code == 0;
   const std::int16_t version = supported ? header.api_version : 0;
   if (supported) {
-    (void)protocol::read_api_versions_request(body, version);
+    protocol::ApiVersionsRequest request = protocol::read_api_versions_request(body, version);
     if (!body.ok()) return HandlerResult{std::nullopt, true};
+    context.reads_control_records = version >= 3 && !request.client_software_name.empty();
   }
   protocol::Writer writer;
   const std::size_t at = begin_response(writer, header);

@@ -35,11 +35,12 @@ class KafkaApi final : public RequestHandler {
   using Response = HandlerResult;
   using Header = protocol::RequestHeader;
 
-  Response api_versions(const Header& header, protocol::Reader& body);
+  Response api_versions(const Header& header, protocol::Reader& body, ConnectionContext& context);
   io::Task<Response> metadata(const Header& header, protocol::Reader& body);
   io::Task<Response> produce(const Header& header, protocol::Reader& body,
                              ConnectionContext& context);
-  io::Task<Response> fetch(const Header& header, protocol::Reader& body);
+  io::Task<Response> fetch(const Header& header, protocol::Reader& body,
+                           const ConnectionContext& context);
   io::Task<Response> list_offsets(const Header& header, protocol::Reader& body);
   io::Task<Response> create_topics(const Header& header, protocol::Reader& body);
   io::Task<Response> delete_topics(const Header& header, protocol::Reader& body);

@@ -22,6 +22,11 @@ struct ConnectionContext {
   io::Mutex ordering;
   // "/<address>" of the client, as Kafka shows it (DescribeGroups' client_host).
   std::string client_host;
+  // The client named its software in ApiVersions (v3+, KIP-511): a client that recent knows
+  // control batches and advances past their records (librdkafka, Java, franz-go). Others
+  // (kafka-python) would hand those records to the application, so Fetch sends them the
+  // headers of Raft's control batches only.
+  bool reads_control_records = false;
 };
 
 struct HandlerResult {
