@@ -107,23 +107,54 @@ TEST(Replay, LatestValueWinsAndTombstonesRemove) {
   EXPECT_EQ(g.offsets.find({"t", 0})->metadata, "x");
 }
 
-TEST(Replay, RestoredGroupIsEmptyWithItsGeneration) {
+TEST(Replay, RestoredGroupKeepsItsMembersUntilTheirSessionsEnd) {
   GroupValue metadata;
   metadata.protocol_type = "consumer";
   metadata.generation = 7;
   metadata.protocol = "range";
   metadata.leader = "m";
-  metadata.members.push_back({"m", std::nullopt, "c", "/h", 1, 1, {}, {}});
+  const std::vector<std::byte> assignment{std::byte{1}, std::byte{2}};
+  metadata.members.push_back({"m", std::nullopt, "c", "/h", 30000, 1000, {}, assignment});
+  metadata.members.push_back({"n", "static-n", "c", "/h", 30000, 3000, {}, {}});
   GroupLimits limits;
   io::SeededRandom rng(1);
-  Group group = Group::restored("g", limits, rng, metadata);
-  EXPECT_EQ(group.state(), GroupState::kEmpty);
+  const Now start{io::Instant::from_ns(1), 1};
+  Group group = Group::restored("g", limits, rng, metadata, start);
+  EXPECT_EQ(group.state(), GroupState::kStable);
   EXPECT_EQ(group.generation(), 7);
-  EXPECT_EQ(group.member_count(), 0u);
-  EXPECT_EQ(group.protocol_type(), "consumer");
+  EXPECT_EQ(group.member_count(), 2u);
+  EXPECT_EQ(group.leader(), "m");
+  EXPECT_EQ(group.protocol_name(), "range");
+  EXPECT_EQ(group.assignments().at("m"), assignment);
+  EXPECT_EQ(group.validate_commit("m", std::nullopt, 7, start), ErrorCode::kNone)
+      << "a member of the restored generation commits without rejoining";
+  EXPECT_EQ(group.validate_commit("m", std::nullopt, 6, start), ErrorCode::kIllegalGeneration);
+  EXPECT_EQ(group.heartbeat("n", std::string("static-n"), 7, start), ErrorCode::kNone);
+
+  // "m" heartbeats within its 1 s session, "n" (3 s) does not: at 3.5 s "n" is gone and the
+  // group rebalances without it.
+  const Now later{io::Instant::from_ns(1) + io::Duration::ms(900), 901};
+  EXPECT_EQ(group.heartbeat("m", std::nullopt, 7, later), ErrorCode::kNone);
+  for (std::int64_t ms = 1800; ms <= 3500; ms += 850) {
+    const Now at{io::Instant::from_ns(1) + io::Duration::ms(ms), ms + 1};
+    (void)group.heartbeat("m", std::nullopt, 7, at);
+    group.tick(at);
+  }
+  EXPECT_FALSE(group.has_member("n"));
+  EXPECT_EQ(group.state(), GroupState::kPreparingRebalance);
+}
+
+TEST(Replay, RestoredGroupWithoutMembersIsEmpty) {
+  GroupValue metadata;
+  metadata.protocol_type = "consumer";
+  metadata.generation = 4;
+  GroupLimits limits;
+  io::SeededRandom rng(1);
   const Now now{io::Instant::from_ns(1), 1};
-  EXPECT_EQ(group.validate_commit("m", std::nullopt, 7, now), ErrorCode::kUnknownMemberId)
-      << "members are not restored: the consumer must rejoin";
+  Group group = Group::restored("g", limits, rng, metadata, now);
+  EXPECT_EQ(group.state(), GroupState::kEmpty);
+  EXPECT_EQ(group.generation(), 4);
+  EXPECT_EQ(group.validate_commit("m", std::nullopt, 4, now), ErrorCode::kUnknownMemberId);
 }
 
 }  // namespace

@@ -147,7 +147,8 @@ io::Task<io::Result<std::vector<std::shared_ptr<Coordinator::Entry>>>> Coordinat
   }
   for (auto& [group_id, replayed] : state.groups) {
     GroupValue metadata = replayed.metadata.value_or(GroupValue{});
-    auto entry = std::make_shared<Entry>(Group::restored(group_id, limits_, env_.rng(), metadata));
+    auto entry =
+        std::make_shared<Entry>(Group::restored(group_id, limits_, env_.rng(), metadata, now()));
     for (const auto& [tp, value] : replayed.offsets.all()) entry->group.offsets().put(tp, value);
     loaded.push_back(std::move(entry));
   }

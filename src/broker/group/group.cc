@@ -25,11 +25,34 @@ Group::Group(std::string group_id, const GroupLimits& limits, io::Random& rng)
     : group_id_(std::move(group_id)), limits_(limits), rng_(rng) {}
 
 Group Group::restored(std::string group_id, const GroupLimits& limits, io::Random& rng,
-                      const GroupValue& value) {
+                      const GroupValue& value, Now now) {
   Group group(std::move(group_id), limits, rng);
   group.generation_ = value.generation;
   group.protocol_type_ = value.protocol_type;
   group.state_timestamp_ms_ = value.current_state_timestamp_ms;
+  // Metadata with members is only written for a generation whose assignment is settled: the
+  // group goes on in that generation, and members that do not heartbeat in time leave it.
+  if (value.members.empty() || !value.protocol) return group;
+  group.protocol_name_ = *value.protocol;
+  for (const MemberValue& saved : value.members) {
+    Member member;
+    member.member_id = saved.member_id;
+    member.group_instance_id = saved.group_instance_id;
+    member.client_id = saved.client_id;
+    member.client_host = saved.client_host;
+    member.session_timeout_ms = saved.session_timeout_ms;
+    member.rebalance_timeout_ms = saved.rebalance_timeout_ms;
+    member.protocols = {Protocol{*value.protocol, saved.subscription}};
+    member.assignment = saved.assignment;
+    member.joined_seq = group.next_join_seq_++;
+    member.session_deadline = now.instant + io::Duration::ms(saved.session_timeout_ms);
+    member.is_new = false;
+    if (saved.group_instance_id) group.static_members_[*saved.group_instance_id] = saved.member_id;
+    group.members_.emplace(saved.member_id, std::move(member));
+  }
+  group.leader_ = value.leader.value_or("");
+  if (!group.members_.contains(group.leader_)) group.elect_leader();
+  group.state_ = GroupState::kStable;
   return group;
 }
 

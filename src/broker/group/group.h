@@ -132,10 +132,12 @@ class Group {
  public:
   // `rng` makes member ids; it must outlive the group.
   Group(std::string group_id, const GroupLimits& limits, io::Random& rng);
-  // A group rebuilt from __consumer_offsets: Empty (members are not restored), with the
-  // generation, protocol type and state timestamp of `value`.
+  // A group rebuilt from __consumer_offsets (a coordinator that starts or takes over the
+  // partition): the generation, protocol type and state timestamp of `value`; Stable with its
+  // members and their assignments if `value` has members (their sessions start at `now`, as if
+  // each had just heartbeated), Empty otherwise.
   static Group restored(std::string group_id, const GroupLimits& limits, io::Random& rng,
-                        const GroupValue& value);
+                        const GroupValue& value, Now now);
 
   // JoinGroup. The answer now, or nullopt: then it comes through take_effects() under `id`.
   std::optional<JoinResult> join(RequestId id, const JoinRequest& request, Now now);
