@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Bad input from the network is an error code or a closed connection, never a crash: absurd frame
 sizes, truncated requests, unknown API keys and versions, fuzzed frames and corrupt record batches,
-while another client keeps producing. Also UNKNOWN_TOPIC_OR_PARTITION with auto-creation off and
-CORRUPT_MESSAGE for a bad CRC (nothing stored)."""
+while another client keeps producing. Also UNKNOWN_TOPIC_OR_PARTITION with auto-creation off,
+CORRUPT_MESSAGE for a bad CRC (nothing stored), and __consumer_offsets kept from clients."""
 
 import random
 import selectors
@@ -12,8 +12,9 @@ import sys
 import threading
 import time
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import (OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer,
+                             TopicPartition)
+from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
 from broker_fixture import Broker, Checks, unique_topic
 
@@ -21,6 +22,8 @@ API_PRODUCE, API_FETCH, API_LIST_OFFSETS, API_METADATA = 0, 1, 2, 3
 API_DESCRIBE_CONFIGS, API_API_VERSIONS = 32, 18
 UNKNOWN_TOPIC_OR_PARTITION, CORRUPT_MESSAGE, RECORD_LIST_TOO_LARGE = 3, 2, 18
 UNSUPPORTED_VERSION = 35
+INVALID_TOPIC_EXCEPTION = 17
+OFFSETS_TOPIC = "__consumer_offsets"
 IO_TIMEOUT_S = 5
 FUZZ_SEED = 20240611
 FUZZ_FRAMES = 5000
@@ -405,6 +408,27 @@ def check_corrupt_batch(broker, topic):
     assert end == after_good, f"end offset moved {after_good} -> {end}: corrupt batch stored"
 
 
+def check_internal_topic_protected(broker):
+    """__consumer_offsets is the group coordinator's: clients may not write it, create it, delete
+    it or add partitions to it (INVALID_TOPIC_EXCEPTION for a produce, INVALID_REQUEST else)."""
+    error, _ = produce_raw(broker, OFFSETS_TOPIC, 0, record_batch([(b"k", b"forged offset")]))
+    assert error == INVALID_TOPIC_EXCEPTION, f"produce to {OFFSETS_TOPIC}: error {error}, want 17"
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    refused = {}
+    for what, futures in (
+            ("create", admin.create_topics([NewTopic(OFFSETS_TOPIC, 1, 1)])),
+            ("delete", admin.delete_topics([OFFSETS_TOPIC])),
+            ("create partitions", admin.create_partitions([NewPartitions(OFFSETS_TOPIC, 99)]))):
+        try:
+            futures[OFFSETS_TOPIC].result(timeout=20)
+            refused[what] = "accepted"
+        except KafkaException as error:
+            refused[what] = error.args[0].name()
+    assert refused == {"create": "INVALID_REQUEST", "delete": "INVALID_REQUEST",
+                       "create partitions": "INVALID_REQUEST"}, refused
+    return refused
+
+
 def check_batch_larger_than_segment(broker):
     """Kafka refuses a batch larger than the topic's segment.bytes with RECORD_LIST_TOO_LARGE."""
     topic = unique_topic("tiny-segments")
@@ -501,6 +525,7 @@ def main():
               check_unknown_topic_without_auto_create, broker)
         check("corrupt record batch gets CORRUPT_MESSAGE, nothing stored", check_corrupt_batch,
               broker, topic)
+        check("__consumer_offsets is refused to clients", check_internal_topic_protected, broker)
         check("batch larger than segment.bytes gets RECORD_LIST_TOO_LARGE",
               check_batch_larger_than_segment, broker)
         check("another client produced throughout (records)", check_background_producer, broker,

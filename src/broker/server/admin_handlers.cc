@@ -5,6 +5,7 @@
 #include "broker/protocol/create_topics.h"
 #include "broker/protocol/delete_topics.h"
 #include "broker/protocol/describe_configs.h"
+#include "broker/protocol/topic_name.h"
 #include "broker/server/kafka_api.h"
 #include "broker/server/response.h"
 
@@ -33,6 +34,12 @@ io::Task<HandlerResult> KafkaApi::create_topics(const Header& header, protocol::
     if (!seen.insert(topic.name).second) {
       out.error_code = static_cast<std::int16_t>(ErrorCode::kInvalidRequest);
       out.error_message = "topic '" + topic.name + "' appears twice in the request";
+      continue;
+    }
+    if (protocol::is_internal_topic(topic.name)) {
+      // The group coordinator creates it, with the partitions its groups are hashed over.
+      out.error_code = static_cast<std::int16_t>(ErrorCode::kInvalidRequest);
+      out.error_message = "creation of internal topic " + topic.name + " is prohibited";
       continue;
     }
     std::int32_t partitions = topic.num_partitions;
@@ -87,6 +94,11 @@ io::Task<HandlerResult> KafkaApi::delete_topics(const Header& header, protocol::
   if (!body.ok()) co_return decode_failure(header, body);
   protocol::DeleteTopicsResponse response;
   for (const std::string& name : request.topic_names) {
+    if (protocol::is_internal_topic(name)) {
+      // Every group's committed offsets live there.
+      response.responses.push_back({name, static_cast<std::int16_t>(ErrorCode::kInvalidRequest)});
+      continue;
+    }
     cluster::TopicError deleted = co_await partitions_.delete_topic(name);
     response.responses.push_back({name, static_cast<std::int16_t>(deleted.code)});
   }
@@ -101,6 +113,12 @@ io::Task<HandlerResult> KafkaApi::create_partitions(const Header& header, protoc
   for (const protocol::CreatePartitionsTopic& topic : request.topics) {
     protocol::CreatePartitionsTopicResult& out = response.results.emplace_back();
     out.name = topic.name;
+    if (protocol::is_internal_topic(topic.name)) {
+      // Groups are hashed over its partition count: more partitions would move them.
+      out.error_code = static_cast<std::int16_t>(ErrorCode::kInvalidRequest);
+      out.error_message = "adding partitions to internal topic " + topic.name + " is prohibited";
+      continue;
+    }
     bool valid = true;
     if (topic.assignments) {
       for (const protocol::CreatePartitionsAssignment& assignment : *topic.assignments) {

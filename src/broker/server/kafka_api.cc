@@ -153,7 +153,11 @@ io::Task<HandlerResult> KafkaApi::metadata(const Header& header, protocol::Reade
     if (!partitions_.catalog().find(name)) {
       if (!protocol::validate_topic_name(name)) {
         out.error_code = static_cast<std::int16_t>(ErrorCode::kInvalidTopicException);
-      } else if (may_create && request.topics) {
+      } else if (may_create && request.topics && name == group::kOffsetsTopic) {
+        // Created by the group coordinator, with its own partitions and replication.
+        const ErrorCode created = co_await groups_.ensure_offsets_topic();
+        if (created != ErrorCode::kNone) out.error_code = static_cast<std::int16_t>(created);
+      } else if (may_create && request.topics && !out.is_internal) {
         cluster::TopicError created = co_await partitions_.create_topic(name, -1, -1, {}, false);
         if (!created.ok() && created.code != ErrorCode::kTopicAlreadyExists) {
           out.error_code = static_cast<std::int16_t>(created.code);

@@ -5,6 +5,7 @@
 
 #include "broker/protocol/produce.h"
 #include "broker/protocol/record_batch.h"
+#include "broker/protocol/topic_name.h"
 #include "broker/server/kafka_api.h"
 #include "broker/server/response.h"
 #include "io/task_scope.h"
@@ -93,6 +94,10 @@ io::Task<HandlerResult> KafkaApi::produce(const Header& header, protocol::Reader
         set_error(out, ErrorCode::kInvalidRequiredAcks, "acks must be 0, 1 or -1");
       } else if (transactional) {
         set_error(out, ErrorCode::kInvalidRequest, "transactions are not supported yet");
+      } else if (protocol::is_internal_topic(topic.name)) {
+        // Only the group coordinator writes there (Kafka refuses clients the same way).
+        set_error(out, ErrorCode::kInvalidTopicException,
+                  "cannot append to internal topic " + topic.name);
       } else if (!partition) {
         const storage::TopicPartition tp{topic.name, data.index};
         set_error(out, partitions_.missing_partition_error(tp),
