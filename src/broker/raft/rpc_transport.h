@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <unordered_map>
 #include <memory>
 #include <span>
 #include <vector>
@@ -81,7 +82,7 @@ class GroupRegistry {
   std::uint64_t unknown_group_count() const { return unknown_group_; }
 
  private:
-  std::map<GroupId, Replica*> replicas_;
+  std::unordered_map<GroupId, Replica*> replicas_;  // looked up per message, never iterated
   std::uint64_t unknown_group_ = 0;
 };
 
