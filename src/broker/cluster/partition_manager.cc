@@ -59,9 +59,11 @@ protocol::ErrorCode Partition::check_writable(Acks acks, std::int16_t min_insync
     return protocol::ErrorCode::kNotLeaderOrFollower;
   }
   if (acks == Acks::kAll) {
-    const raft::Configuration& voters = replica_->core().configuration();
-    if (!replica_->quorum_reachable() ||
-        static_cast<std::size_t>(min_insync_replicas) > voters.voters.size()) {
+    // Kafka's rule with Raft's in-sync set: the voters the leader heard from lately. Fewer than a
+    // quorum can commit nothing, fewer than min.insync.replicas are refused by choice.
+    const std::size_t in_sync =
+        replica_->quorum_reachable() ? replica_->in_sync_replicas().size() : 0;
+    if (!replica_->quorum_reachable() || in_sync < static_cast<std::size_t>(min_insync_replicas)) {
       return protocol::ErrorCode::kNotEnoughReplicas;
     }
   }

@@ -368,13 +368,20 @@ void RaftCore::mark_heard(Progress& progress) {
 
 bool RaftCore::quorum_active() const {
   if (role_ != Role::kLeader) return false;
+  return active_voters().size() >= configuration().quorum();
+}
+
+std::vector<NodeId> RaftCore::active_voters() const {
+  std::vector<NodeId> active;
+  if (role_ != Role::kLeader) return active;
   const Configuration& config = configuration();
-  std::size_t heard = config.is_voter(config_.self) ? 1 : 0;
+  if (config.is_voter(config_.self)) active.push_back(config_.self);
   for (const auto& [peer, progress] : progress_) {
     if (!config.is_voter(peer) || progress.heard_at_tick < 0) continue;
-    if (ticks_ - progress.heard_at_tick < config_.election_timeout_ticks) ++heard;
+    if (ticks_ - progress.heard_at_tick < config_.election_timeout_ticks) active.push_back(peer);
   }
-  return heard >= config.quorum();
+  std::sort(active.begin(), active.end());
+  return active;
 }
 
 void RaftCore::check_invariants() const {

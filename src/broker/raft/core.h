@@ -62,6 +62,8 @@ struct Config {
   // Planted bugs for proving the simulation's checkers find them. Never set outside tests.
   bool test_only_skip_log_up_to_date_check = false;
   bool test_only_commit_from_earlier_terms = false;
+  bool test_only_commit_without_majority = false;  // the leader's own sync alone commits
+  bool test_only_keep_diverged_entries = false;    // a follower keeps entries that conflict
 
   // REQUIRES nothing; answers whether the values are usable.
   bool valid() const;
@@ -197,6 +199,10 @@ class RaftCore {
   // False on any other role. Unlike check-quorum's window this never resets to "unknown", so
   // it can gate acks=all writes (NOT_ENOUGH_REPLICAS) without flapping.
   bool quorum_active() const;
+  // A leader's voters (itself included) heard from within election_timeout_ticks, in id order;
+  // empty on any other role. Kafka's in-sync replicas, as metadata shows them and as
+  // min.insync.replicas counts them.
+  std::vector<NodeId> active_voters() const;
 
  private:
   // core.cc: terms, roles, ticks, the log and readies.

@@ -136,6 +136,10 @@ class Replica {
   // last election timeout; false otherwise. acks=all writes answer NOT_ENOUGH_REPLICAS when
   // false instead of waiting for a commit that cannot come.
   bool quorum_reachable() const { return !failed_ && !stopping_ && core_->quorum_active(); }
+  // A running leader's voters heard from lately (RaftCore::active_voters), itself included.
+  std::vector<NodeId> in_sync_replicas() const {
+    return failed_ || stopping_ ? std::vector<NodeId>{} : core_->active_voters();
+  }
   const RaftCore& core() const { return *core_; }
   storage::PartitionLog& log() { return *log_; }
 

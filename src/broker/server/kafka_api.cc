@@ -226,7 +226,14 @@ protocol::MetadataResponsePartition KafkaApi::describe_partition(const std::stri
     out.leader_epoch = local->leader_epoch();
   }
   out.replica_nodes = known.assignment.replicas;
+  // The leader knows which replicas keep up; elsewhere the image only has the replica set.
   out.isr_nodes = known.assignment.replicas;
+  if (std::shared_ptr<cluster::Partition> local =
+          partitions_.find(storage::TopicPartition{topic, index});
+      local && local->replica() && local->replica()->role() == raft::Role::kLeader) {
+    std::vector<raft::NodeId> in_sync = local->replica()->in_sync_replicas();
+    if (!in_sync.empty()) out.isr_nodes.assign(in_sync.begin(), in_sync.end());
+  }
   if (out.leader_id == raft::kNoNode) {
     out.error_code = static_cast<std::int16_t>(ErrorCode::kLeaderNotAvailable);
   }
