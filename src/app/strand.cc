@@ -8,6 +8,10 @@
 //   strand perf produce TOPIC --records N --record-size B [--acks all|1] [--batch-size B]
 //                             [--linger-ms MS] [--throughput RECORDS_PER_S]
 //   strand perf consume TOPIC --records N
+//   strand groups list | groups describe GROUP... | groups delete GROUP...
+//   strand groups reset-offsets GROUP (--topic TOPIC[:P,P...]... | --all-topics)
+//          (--to-earliest | --to-latest | --to-offset N | --shift-by N
+//           | --to-datetime YYYY-MM-DDTHH:mm:SS[.sss][Z|±hh:mm]) [--execute]
 //
 // Exit codes: 0 ok, 1 a request failed, 2 bad usage. Errors go to stderr in one line.
 #include <arpa/inet.h>
@@ -28,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "app/groups_command.h"
 #include "app/strand_perf.h"
 #include "broker/protocol/compression.h"
 #include "broker/protocol/list_offsets.h"
@@ -57,7 +62,8 @@ enum class Command {
   kProduce,
   kConsume,
   kPerfProduce,
-  kPerfConsume
+  kPerfConsume,
+  kGroups
 };
 
 struct Options {
@@ -81,6 +87,7 @@ struct Options {
   std::uint32_t batch_size = 16 * 1024;
   std::int64_t linger_ms = 5;
   std::int64_t throughput = -1;  // records/s for perf produce; -1: as fast as possible
+  strand::app::GroupsOptions groups;
 };
 
 int failed(const std::string& what, const io::Error& error) {
@@ -355,6 +362,9 @@ io::Task<int> run(io::Env* env, const Options* options) {
     case Command::kPerfConsume:
       status = co_await perf_command(*env, client, *options);
       break;
+    case Command::kGroups:
+      status = co_await strand::app::groups_command(client, options->groups);
+      break;
     default:
       status = co_await topics_command(client, *options);
       break;
@@ -398,11 +408,13 @@ class CommandLine {
  public:
   CommandLine() {
     app_.require_subcommand(1);
-    app_.add_option("--bootstrap", bootstrap_, "HOST:PORT of a broker")->capture_default_str();
+    app_.add_option("--bootstrap,--bootstrap-server", bootstrap_, "HOST:PORT of a broker")
+        ->capture_default_str();
     add_topics();
     add_produce();
     add_consume();
     add_perf();
+    add_groups();
   }
 
   // The exit code when parsing ends the run (help, bad usage), else nullopt.
@@ -505,6 +517,79 @@ class CommandLine {
                                      "fail after this long without records (default 10000)");
   }
 
+  void add_groups() {
+    using strand::app::GroupsAction;
+    CLI::App* groups = app_.add_subcommand(
+        "groups", "list, describe or delete consumer groups, or reset their offsets");
+    groups->require_subcommand(1);
+    group_command(groups, "list", "list every group's id", GroupsAction::kList);
+    group_command(groups, "describe", "state, members, and per partition offsets and lag",
+                  GroupsAction::kDescribe)
+        ->add_option("group", options_.groups.groups, "group ids")
+        ->required();
+    group_command(groups, "delete", "delete inactive groups and their offsets",
+                  GroupsAction::kDelete)
+        ->add_option("group", options_.groups.groups, "group ids")
+        ->required();
+    CLI::App* reset = group_command(groups, "reset-offsets",
+                                    "plan (or --execute) new committed offsets of an inactive "
+                                    "group",
+                                    GroupsAction::kResetOffsets);
+    reset->add_option("group", reset_group_, "group id")->required();
+    CLI::Option* topic =
+        reset->add_option("--topic", reset_topics_, "TOPIC or TOPIC:P,P,... (repeatable)");
+    reset
+        ->add_flag("--all-topics", options_.groups.all_topics,
+                   "every partition the group has committed")
+        ->excludes(topic);
+    reset->add_flag("--to-earliest", reset_flags_.to_earliest, "the log start");
+    reset->add_flag("--to-latest", reset_flags_.to_latest, "the log end (high watermark)");
+    to_offset_ = reset->add_option("--to-offset", to_offset_value_, "this offset, clamped");
+    to_datetime_ = reset->add_option("--to-datetime", to_datetime_value_,
+                                     "the first offset at or after YYYY-MM-DDTHH:mm:SS[.sss]"
+                                     "[Z|+hh:mm] (local time without a zone)");
+    shift_by_ = reset->add_option("--shift-by", shift_by_value_,
+                                  "the committed offset plus N (N may be negative), clamped");
+    CLI::Option* execute =
+        reset->add_flag("--execute", options_.groups.execute, "commit the new offsets");
+    reset->add_flag("--dry-run", dry_run_, "only print the new offsets (the default)")
+        ->excludes(execute);
+  }
+
+  CLI::App* group_command(CLI::App* parent, const std::string& name, const std::string& what,
+                          strand::app::GroupsAction action) {
+    CLI::App* sub = parent->add_subcommand(name, what);
+    sub->final_callback([this, action] {
+      options_.command = Command::kGroups;
+      options_.groups.action = action;
+    });
+    return sub;
+  }
+
+  // The reset-offsets arguments CLI11 can't check: topics and exactly one strategy.
+  std::optional<int> finish_groups() {
+    if (options_.command != Command::kGroups ||
+        options_.groups.action != strand::app::GroupsAction::kResetOffsets) {
+      return std::nullopt;
+    }
+    options_.groups.groups = {reset_group_};
+    for (const std::string& text : reset_topics_) {
+      io::Result<client::TopicSelection> selection = client::parse_topic_selection(text);
+      if (!selection) return usage(selection.error().message);
+      options_.groups.topics.push_back(std::move(*selection));
+    }
+    if (options_.groups.topics.empty() && !options_.groups.all_topics) {
+      return usage("reset-offsets needs --topic or --all-topics");
+    }
+    if (to_offset_->count() > 0) reset_flags_.to_offset = to_offset_value_;
+    if (to_datetime_->count() > 0) reset_flags_.to_datetime = to_datetime_value_;
+    if (shift_by_->count() > 0) reset_flags_.shift_by = shift_by_value_;
+    io::Result<client::ResetSpec> spec = strand::app::reset_spec(reset_flags_);
+    if (!spec) return usage(spec.error().message);
+    options_.groups.reset = *spec;
+    return std::nullopt;
+  }
+
   CLI::App* command(CLI::App* parent, const std::string& name, const std::string& what,
                     Command which) {
     CLI::App* sub = parent->add_subcommand(name, what);
@@ -549,6 +634,7 @@ class CommandLine {
     if (options_.command == Command::kPerfConsume && perf_idle_->count() == 0) {
       options_.idle_timeout_ms = 10'000;
     }
+    if (std::optional<int> ended = finish_groups()) return ended;
     io::Result<io::Address> address = resolve(bootstrap_);
     if (!address && address.error().kind == io::ErrorKind::kInvalid) {
       return usage("--bootstrap: " + address.error().message);
@@ -573,6 +659,16 @@ class CommandLine {
   CLI::Option* offset_ = nullptr;
   CLI::Option* max_messages_ = nullptr;
   CLI::Option* perf_idle_ = nullptr;
+  std::string reset_group_;
+  bool dry_run_ = false;
+  std::vector<std::string> reset_topics_;
+  strand::app::ResetFlags reset_flags_;
+  std::int64_t to_offset_value_ = 0;
+  std::string to_datetime_value_;
+  std::int64_t shift_by_value_ = 0;
+  CLI::Option* to_offset_ = nullptr;
+  CLI::Option* to_datetime_ = nullptr;
+  CLI::Option* shift_by_ = nullptr;
 };
 
 }  // namespace

@@ -169,6 +169,9 @@ class Client {
   static bool leader_may_have_moved(const io::Error& error);
   // A connection to broker `node_id` (opened, or reopened after it closed, as needed).
   io::Task<io::Result<std::shared_ptr<KafkaConnection>>> connection_to(std::int32_t node_id);
+  // The bootstrap connection, reconnected round robin when it was lost (requests any broker
+  // can answer: Metadata, FindCoordinator).
+  io::Task<io::Result<std::shared_ptr<KafkaConnection>>> any_connection();
   // `connection.call` bounded by `timeout`; on timeout the connection is closed (its other calls
   // fail with kClosed) and the call fails with kTimeout.
   io::Task<io::Result<std::vector<std::byte>>> call(std::shared_ptr<KafkaConnection> connection,
@@ -188,7 +191,6 @@ class Client {
                                           void (*write)(protocol::Writer&, const Request&,
                                                         std::int16_t),
                                           Response (*read)(protocol::Reader&, std::int16_t));
-  io::Task<io::Result<std::shared_ptr<KafkaConnection>>> any_connection();
   io::Task<io::Result<std::map<std::int32_t, std::vector<std::int32_t>>>> group_by_leader(
       const std::string& topic, const std::vector<std::int32_t>& partitions);
   io::Task<io::Result<std::vector<FetchedRecords>>> fetch_from(std::int32_t node_id,

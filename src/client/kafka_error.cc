@@ -109,6 +109,7 @@ constexpr std::array<std::string_view, 90> kErrorNames = {
 io::ErrorKind kind_for(ErrorCode code) {
   switch (code) {
     case ErrorCode::kUnknownTopicOrPartition:
+    case ErrorCode::kGroupIdNotFound:
       return io::ErrorKind::kNotFound;
     case ErrorCode::kTopicAlreadyExists:
       return io::ErrorKind::kExists;
@@ -124,6 +125,7 @@ io::ErrorKind kind_for(ErrorCode code) {
     case ErrorCode::kInvalidReplicaAssignment:
     case ErrorCode::kInvalidConfig:
     case ErrorCode::kInvalidRequest:
+    case ErrorCode::kInvalidGroupId:
     case ErrorCode::kInvalidRequiredAcks:
     case ErrorCode::kInvalidRecord:
     case ErrorCode::kMessageTooLarge:

@@ -12,7 +12,7 @@ namespace strand::client {
 std::string_view error_code_name(std::int16_t code);
 
 // A Kafka error code as a value: the message starts with the code's name, then `context`. The
-// kind is the closest io::ErrorKind (kNotFound for an unknown topic, kExists for one that
+// kind is the closest io::ErrorKind (kNotFound for an unknown topic or group, kExists for one that
 // already exists, kOutOfRange, kTimeout, kCorrupt, kInvalid for refused arguments, else kIoError).
 // REQUIRES: code != 0.
 io::Error kafka_error(std::int16_t code, std::string_view context);
