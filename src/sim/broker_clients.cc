@@ -381,6 +381,36 @@ void sample_leaders(BrokerRun& run) {
   }
 }
 
+void sample_replica_logs(BrokerRun& run) {
+  BrokerHistory& history = run.history;
+  const BrokerWorkloadOptions& options = *run.options;
+  for (std::uint32_t index = 0; index < run.live_brokers.size(); ++index) {
+    Broker* broker = run.live_brokers[index];
+    if (broker == nullptr) continue;
+    for (std::uint32_t topic = 0; topic < options.topics_count; ++topic) {
+      for (std::int32_t p = 0; p < options.partitions_count; ++p) {
+        const storage::TopicPartition tp{topic_name(topic), p};
+        std::shared_ptr<cluster::Partition> partition = broker->partitions().find(tp);
+        if (!partition || partition->replica() == nullptr) continue;
+        const raft::RaftCore& core = partition->replica()->core();
+        const raft::TermIndex& terms = core.term_index();
+        ReplicaLog log;
+        log.node = run.broker_configs[index].node_id;
+        log.log_start_offset = terms.log_start_offset();
+        log.last_offset = terms.last_offset();
+        log.commit_index = core.commit_index();
+        for (raft::Offset offset = log.log_start_offset; offset <= log.last_offset; ++offset) {
+          const std::int32_t term = static_cast<std::int32_t>(terms.term_at(offset));
+          if (log.term_runs.empty() || log.term_runs.back().second != term) {
+            log.term_runs.emplace_back(offset, term);
+          }
+        }
+        history.replica_logs[PartitionKey{topic, p}].push_back(std::move(log));
+      }
+    }
+  }
+}
+
 std::optional<std::uint32_t> some_partition_leader(BrokerRun& run, std::uint64_t pick) {
   const BrokerWorkloadOptions& options = *run.options;
   const std::uint64_t count =

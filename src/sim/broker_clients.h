@@ -51,6 +51,8 @@ io::Task<void> run_broker(io::Env* env, BrokerRun* run, std::uint32_t index);
 // Notes which broker leads each partition in which term, on every live broker (replicated
 // partitions only), into history.leaders; a second leader for one term is a conflict.
 void sample_leaders(BrokerRun& run);
+// Records every live replica's log (history.replica_logs) for the log-matching check.
+void sample_replica_logs(BrokerRun& run);
 
 // The index of a live broker that leads some replicated partition (chosen by `pick`), if any.
 std::optional<std::uint32_t> some_partition_leader(BrokerRun& run, std::uint64_t pick);

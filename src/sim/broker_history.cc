@@ -369,6 +369,61 @@ CheckVerdict check_one_leader_per_term(const BrokerHistory& history) {
                           "terms with two leaders");
 }
 
+std::int32_t term_of(const ReplicaLog& log, std::int64_t offset) {
+  auto it =
+      std::upper_bound(log.term_runs.begin(), log.term_runs.end(), offset,
+                       [](std::int64_t value, const std::pair<std::int64_t, std::int32_t>& run) {
+                         return value < run.first;
+                       });
+  return it == log.term_runs.begin() ? -1 : std::prev(it)->second;
+}
+
+// Raft's log matching, on the offsets two replicas both hold: once their terms differ at some
+// offset they never agree again (two entries with one offset and term mean identical logs up to
+// there), and up to the lower of their commit indexes they agree everywhere.
+void match_logs(const PartitionKey& tp, const ReplicaLog& a, const ReplicaLog& b,
+                Failures& failures) {
+  const std::int64_t from = std::max(a.log_start_offset, b.log_start_offset);
+  const std::int64_t to = std::min(a.last_offset, b.last_offset);
+  const std::int64_t committed = std::min(a.commit_index, b.commit_index);
+  std::optional<std::int64_t> diverged;
+  for (std::int64_t offset = from; offset <= to; ++offset) {
+    const std::int32_t term_a = term_of(a, offset);
+    const std::int32_t term_b = term_of(b, offset);
+    const std::string pair = "nodes " + std::to_string(a.node) + " and " + std::to_string(b.node);
+    if (term_a != term_b && offset <= committed) {
+      failures.add(pair + " differ at committed " + at_label(tp, offset) + " (terms " +
+                   std::to_string(term_a) + " and " + std::to_string(term_b) + ")");
+      return;
+    }
+    if (term_a != term_b && !diverged) diverged = offset;
+    if (term_a == term_b && diverged) {
+      failures.add(pair + " agree on term " + std::to_string(term_a) + " at " +
+                   at_label(tp, offset) + " after differing at offset " +
+                   std::to_string(*diverged));
+      return;
+    }
+  }
+}
+
+// (h) Log matching across the replicas of each partition at the end of the run.
+CheckVerdict check_log_matching(const BrokerHistory& history) {
+  Failures failures;
+  std::uint64_t pairs = 0;
+  for (const auto& [tp, logs] : history.replica_logs) {
+    for (std::size_t i = 0; i < logs.size(); ++i) {
+      for (std::size_t j = i + 1; j < logs.size(); ++j) {
+        pairs += 1;
+        match_logs(tp, logs[i], logs[j], failures);
+      }
+    }
+  }
+  return failures.verdict("log_matching",
+                          std::to_string(pairs) + " replica pairs in " +
+                              std::to_string(history.replica_logs.size()) + " partitions match",
+                          "replica pairs whose logs diverge");
+}
+
 CheckVerdict check_progress(const BrokerHistory& history, const CheckLimits& limits) {
   std::uint64_t acked = 0;
   for (const ProducerHistory& producer : history.producers) {
@@ -448,6 +503,7 @@ std::vector<CheckVerdict> check_history(const BrokerHistory& history, const Chec
   verdicts.push_back(check_liveness(history, limits));
   verdicts.push_back(check_progress(history, limits));
   if (history.replicated) verdicts.push_back(check_one_leader_per_term(history));
+  if (history.replicated) verdicts.push_back(check_log_matching(history));
   return verdicts;
 }
 

@@ -22,7 +22,9 @@
 // that consumers skip, and the history can't tell where those are, so polls need only be strictly
 // increasing; acks=1 records may be lost on any failover (a crash or a partition), so their loss
 // (and the reuse of their offsets) is always excused. acks=all records never are. The leader
-// sampler adds one check: at most one leader per term per partition.
+// sampler adds one check: at most one leader per term per partition; the replicas' logs at the end
+// add another: log matching (offsets where two replicas hold the same term form a prefix of their
+// common range, and their committed entries agree).
 #pragma once
 
 #include <cstdint>
@@ -114,6 +116,16 @@ struct ReadbackPartition {
   std::string error;                     // why the read-back of this partition failed, if it did
 };
 
+// One replica's Raft log at the end of the run (after the read-back): the term of each offset from
+// its log start, as (first offset, term) runs, and its commit index.
+struct ReplicaLog {
+  std::int32_t node = 0;
+  std::int64_t log_start_offset = 0;
+  std::int64_t last_offset = -1;
+  std::int64_t commit_index = -1;
+  std::vector<std::pair<std::int64_t, std::int32_t>> term_runs;  // offset order
+};
+
 struct BrokerHistory {
   bool replicated = false;  // a cluster of brokers with Raft-replicated partitions
   std::vector<ProducerHistory> producers;
@@ -130,6 +142,8 @@ struct BrokerHistory {
   std::map<std::pair<PartitionKey, std::int32_t>, std::int32_t> leaders;
   std::uint64_t leader_samples = 0;
   std::vector<std::string> leader_conflicts;
+  // Every live replica's log once the run is over (replicated only), for log matching.
+  std::map<PartitionKey, std::vector<ReplicaLog>> replica_logs;
   io::Instant fault_end;  // heal phase starts (world time)
   io::Instant producers_stop;
   io::Instant run_end;

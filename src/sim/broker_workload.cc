@@ -40,6 +40,7 @@ BrokerConfig broker_config_for(const BrokerWorkloadOptions& options, std::uint32
   config.listen = io::Address{broker_host(options, index), kBrokerPort};
   config.data_dir = "data";
   config.planted_bug = options.planted_bug;
+  config.log.plant_bug(options.planted_bug);
   if (options.nodes_count > 1) {
     config.node_id = static_cast<std::int32_t>(index) + 1;
     config.cluster_id = "strand-sim-cluster";
@@ -185,6 +186,7 @@ bool run_phases(SimWorld& world, BrokerRun& run, Nodes& nodes, BrokerFaultCounts
     io::Result<void> read =
         world.run_task(*nodes.auditor, read_back(&nodes.auditor->env(), &run), kReadbackLimit);
     (void)read;  // readback_done says whether it finished
+    if (run.history.replicated) sample_replica_logs(run);
   }
   return within && !world.budget_exhausted();
 }
@@ -202,6 +204,19 @@ bool planted_bugs_available() {
 #else
   return false;
 #endif
+}
+
+const std::vector<std::string_view>& planted_bugs_known() {
+  static const std::vector<std::string_view> known = {
+      "ack_before_sync",
+      "skip_sync",
+      "follower_reads_beyond_hw",
+      "vote_without_log_check",
+      "retention_deletes_active_segment",
+      "no_truncate_diverged_follower",
+      "commit_without_majority",
+  };
+  return known;
 }
 
 std::optional<std::string> validate(const BrokerWorkloadOptions& options) {
@@ -237,8 +252,11 @@ std::optional<std::string> validate(const BrokerWorkloadOptions& options) {
     if (!planted_bugs_available()) {
       return "planted_bug needs a build with -Dsim_planted_bugs=true";
     }
-    if (options.planted_bug != "ack_before_sync") {
-      return "planted_bug '" + options.planted_bug + "' is unknown (known: ack_before_sync)";
+    const std::vector<std::string_view>& known = planted_bugs_known();
+    if (std::find(known.begin(), known.end(), options.planted_bug) == known.end()) {
+      std::string names;
+      for (std::string_view name : known) names += (names.empty() ? "" : ", ") + std::string(name);
+      return "planted_bug '" + options.planted_bug + "' is unknown (known: " + names + ")";
     }
   }
   return std::nullopt;
@@ -330,10 +348,18 @@ BrokerWorkloadOptions randomize_faults(const BrokerWorkloadOptions& base, std::u
   f.wall_jump_every = every(0.4, 2'000, 20'000);
   f.wall_jump_max = Duration::s(random.between(1, 300));
   f.buggify = true;
-  // Small segments make rolls, index lookups and multi-segment reads common.
+  // Small segments make rolls, index lookups and multi-segment reads common. Not where the
+  // scenario sets a retention limit: the checkers don't model retention, so such a scenario
+  // chooses segments retention may never legally remove.
+  const bool sets_retention =
+      std::any_of(base.broker_config.begin(), base.broker_config.end(), [](const auto& entry) {
+        return entry.first == "log.retention.ms" || entry.first == "log.retention.bytes";
+      });
   if (random.chance(0.5)) {
-    options.broker_config.emplace_back("log.segment.bytes",
-                                       std::to_string(random.between(4 * 1024, 256 * 1024)));
+    const std::int64_t segment_bytes = random.between(4 * 1024, 256 * 1024);
+    if (!sets_retention) {
+      options.broker_config.emplace_back("log.segment.bytes", std::to_string(segment_bytes));
+    }
   }
   return options;
 }

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -82,7 +83,7 @@ struct BrokerWorkloadOptions {
   io::Duration fetch_max_wait = io::Duration::ms(200);
   // Broker configuration overrides, by Kafka key ("log.segment.bytes" = "65536").
   std::vector<std::pair<std::string, std::string>> broker_config;
-  // Builds with -Dsim_planted_bugs=true only: a bug to plant in the broker ("ack_before_sync").
+  // Builds with -Dsim_planted_bugs=true only: a bug to plant in the broker (planted_bugs_known()).
   std::string planted_bug;
 
   LinkConfig link;  // every link during the fault phase; the heal keeps only the latency
@@ -137,6 +138,8 @@ std::optional<std::string> validate(const BrokerWorkloadOptions& options);
 
 // Whether this build accepts planted bugs (meson -Dsim_planted_bugs=true).
 bool planted_bugs_available();
+// The names a scenario's planted_bug may take (README.md, "Planted bugs", describes each).
+const std::vector<std::string_view>& planted_bugs_known();
 
 // Runs the scenario for `seed`. REQUIRES: validate(options) is nullopt. Deterministic.
 BrokerWorkloadReport run_broker_workload(std::uint64_t seed, const BrokerWorkloadOptions& options);

@@ -333,5 +333,17 @@ TEST(RaftSimulation, FindsPlantedCommitFromEarlierTermBug) {
   EXPECT_TRUE(first_failing_seed(config, 400).has_value());
 }
 
+TEST(RaftSimulation, FindsPlantedCommitWithoutMajorityBug) {
+  Config config = sim_config();
+  config.test_only_commit_without_majority = true;
+  EXPECT_TRUE(first_failing_seed(config, 50).has_value());
+}
+
+TEST(RaftSimulation, FindsPlantedKeepDivergedEntriesBug) {
+  Config config = sim_config();
+  config.test_only_keep_diverged_entries = true;
+  EXPECT_TRUE(first_failing_seed(config, 100).has_value());
+}
+
 }  // namespace
 }  // namespace strand::raft

@@ -126,11 +126,13 @@ io::Task<io::Result<storage::AppendResult>> Partition::append(std::vector<std::b
 io::Task<io::Result<std::vector<std::byte>>> Partition::read(std::int64_t offset,
                                                              std::uint32_t bytes_max) {
   if (closing_) co_return io::Error{io::ErrorKind::kNotFound, "partition is being deleted"};
+  // Planted bug: any replica serves its whole log, uncommitted entries a new leader may replace.
+  const bool beyond_high_watermark = replica_ && planted_reads_beyond_high_watermark_;
   io::Result<void> leading = check_leader();
-  if (!leading) co_return std::move(leading).error();
+  if (!leading && !beyond_high_watermark) co_return std::move(leading).error();
+  const std::int64_t upper = beyond_high_watermark ? log_.next_offset() : log_.high_watermark();
   operations_in_flight_ += 1;
-  io::Result<std::vector<std::byte>> bytes =
-      co_await log_.read(offset, bytes_max, log_.high_watermark());
+  io::Result<std::vector<std::byte>> bytes = co_await log_.read(offset, bytes_max, upper);
   operations_in_flight_ -= 1;
   operation_done_.notify_all();
   co_return std::move(bytes);
@@ -177,6 +179,7 @@ io::Task<io::Result<std::optional<Partition::TimestampedOffset>>> Partition::fin
 void Partition::set_planted_bug(const std::string& name) {
 #ifdef STRAND_PLANTED_BUGS
   planted_ack_before_sync_ = name == "ack_before_sync";
+  planted_reads_beyond_high_watermark_ = name == "follower_reads_beyond_hw";
 #else
   (void)name;
 #endif

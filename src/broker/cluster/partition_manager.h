@@ -104,6 +104,7 @@ class Partition {
   bool flushing_ = false;
   bool closing_ = false;
   bool planted_ack_before_sync_ = false;
+  bool planted_reads_beyond_high_watermark_ = false;
   io::TaskScope background_;  // last: destroyed first
 };
 

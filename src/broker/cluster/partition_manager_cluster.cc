@@ -159,6 +159,13 @@ io::Task<io::Result<void>> PartitionManager::open_replica(storage::TopicPartitio
                                                           storage::LogConfig log) {
   raft::ReplicaOptions options = replica_options(config_, log, &data_arrived_);
   options.external_ticks = true;  // tick_loop()
+#ifdef STRAND_PLANTED_BUGS
+  options.raft.test_only_skip_log_up_to_date_check =
+      config_.planted_bug == "vote_without_log_check";
+  options.raft.test_only_keep_diverged_entries =
+      config_.planted_bug == "no_truncate_diverged_follower";
+  options.raft.test_only_commit_without_majority = config_.planted_bug == "commit_without_majority";
+#endif
   raft::Configuration bootstrap;
   bootstrap.voters = std::move(replicas);
   std::sort(bootstrap.voters.begin(), bootstrap.voters.end());
@@ -172,6 +179,7 @@ io::Task<io::Result<void>> PartitionManager::open_replica(storage::TopicPartitio
   registry_->add(*hosted.replica);
   hosted.scope->spawn(hosted.replica->run());
   partitions_[tp] = std::make_shared<Partition>(env_, tp, *hosted.replica, data_arrived_);
+  partitions_[tp]->set_planted_bug(config_.planted_bug);
   replicas_.emplace(group, std::move(hosted));
   spdlog::debug("replica of {}-{} (group {}) open", tp.topic, tp.partition, group);
   co_return io::ok();

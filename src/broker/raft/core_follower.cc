@@ -94,6 +94,11 @@ Offset RaftCore::append_from_leader(const AppendRequest& request) {
       const bool same =
           !log_.covers(meta.base_offset) || log_.term_at(meta.base_offset) == meta.term;
       if (same) continue;
+      // Planted bug: an entry we already hold in full is taken to be the leader's, whatever its
+      // term, so the diverged suffix stays and is acknowledged as matching.
+      if (config_.test_only_keep_diverged_entries && meta.last_offset <= log_.last_offset()) {
+        continue;
+      }
       truncate_from(meta.base_offset);
     }
     append_entry(entry);

@@ -104,12 +104,14 @@ void RaftCore::maybe_commit() {
     auto it = progress_.find(voter);
     return it == progress_.end() ? Offset{-1} : it->second.match_offset();
   });
-  if (quorum <= commit_index_) return;
-  STRAND_ASSERT(quorum <= log_.last_offset(), "a quorum holds only entries in our log");
+  const Offset committable =
+      config_.test_only_commit_without_majority ? std::max(quorum, persisted_offset_) : quorum;
+  if (committable <= commit_index_) return;
+  STRAND_ASSERT(committable <= log_.last_offset(), "a quorum holds only entries in our log");
   // Figure 8 of the Raft paper: an entry of an earlier term on a majority can still be
   // overwritten; only entries of the current term commit by counting.
-  if (log_.term_at(quorum) != term_ && !config_.test_only_commit_from_earlier_terms) return;
-  set_commit_index(quorum);
+  if (log_.term_at(committable) != term_ && !config_.test_only_commit_from_earlier_terms) return;
+  set_commit_index(committable);
 }
 
 void RaftCore::maybe_send_timeout_now(NodeId peer, const Progress& progress) {

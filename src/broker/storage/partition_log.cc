@@ -40,6 +40,15 @@ io::Error out_of_range(std::int64_t offset, std::int64_t start, std::int64_t end
 
 }  // namespace
 
+void LogConfig::plant_bug(const std::string& name) {
+#ifdef STRAND_PLANTED_BUGS
+  planted_skip_sync = name == "skip_sync";
+  planted_retention_deletes_active_segment = name == "retention_deletes_active_segment";
+#else
+  (void)name;
+#endif
+}
+
 void LogConfig::randomize_for_simulation(io::Random& random) {
   if (random.chance(0.5))
     segment_bytes = static_cast<std::uint64_t>(random.between(512, 64 * 1024));
@@ -291,7 +300,11 @@ io::Task<io::Result<void>> PartitionLog::sync() {
     syncing_ = true;
     const std::int64_t covering = next_offset();
     std::shared_ptr<Segment> segment = segments_.rbegin()->second;
-    io::Result<void> synced = co_await segment->sync();
+    io::Result<void> synced = io::ok();
+    if (!planted_skip_sync()) {
+      io::Result<void> done = co_await segment->sync();
+      synced = std::move(done);
+    }
     syncing_ = false;
     if (!synced) {
       // After a failed fsync the kernel may have dropped the dirty pages: what was unsynced is
@@ -470,6 +483,17 @@ io::Task<io::Result<RetentionResult>> PartitionLog::apply_retention(std::int64_t
                                                                     std::int64_t upper_offset) {
   io::Mutex::Guard guard = co_await writer_.lock();
   RetentionResult result;
+#ifdef STRAND_PLANTED_BUGS
+  // Planted bug: "never the active segment" forgotten; an expired active segment is sealed so the
+  // loop below removes it like any other, with every acknowledged record in it.
+  const Segment& newest = active();
+  if (config_.planted_retention_deletes_active_segment && segments_.size() == 1 &&
+      !newest.empty() && config_.retention_ms >= 0 && newest.max_timestamp() >= 0 &&
+      now_wall_ms - newest.max_timestamp() > config_.retention_ms) {
+    io::Result<void> rolled = co_await roll_locked();
+    if (!rolled) co_return std::move(rolled).error();
+  }
+#endif
   std::uint64_t total_bytes = size_bytes();
   for (std::size_t removals = 0; segments_.size() > 1; ++removals) {
     STRAND_ASSERT(removals < 1'000'000, "bounded by the segment count");

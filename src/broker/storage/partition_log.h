@@ -31,9 +31,16 @@ struct LogConfig {
   std::int64_t retention_bytes = -1;                                // log.retention.bytes
   std::uint32_t index_interval_bytes = kIndexIntervalBytesDefault;  // log.index.interval.bytes
 
+  // Planted bugs (simulation tests only, builds with -Dsim_planted_bugs=true; see
+  // BrokerConfig::planted_bug): sync() skips the fsync; retention also removes the active segment.
+  bool planted_skip_sync = false;
+  bool planted_retention_deletes_active_segment = false;
+
   // Simulation only: keeps every value legal but pushes it toward its edges (tiny segments, an
   // index entry per batch, short retention) so rare paths run in every swarm.
   void randomize_for_simulation(io::Random& random);
+  // Sets the planted_* flag the name asks for; a no-op for other names and in normal builds.
+  void plant_bug(const std::string& name);
 };
 
 struct AppendResult {
@@ -157,6 +164,14 @@ class PartitionLog {
   Segment& active() const { return *segments_.rbegin()->second; }
   SegmentOptions segment_options(std::int64_t base_offset) const;
   void check_invariants() const;
+  // Planted bug "skip_sync": sync() reports durability without the fsync.
+  bool planted_skip_sync() const {
+#ifdef STRAND_PLANTED_BUGS
+    return config_.planted_skip_sync;
+#else
+    return false;
+#endif
+  }
 
   io::Env& env_;
   std::string directory_;
