@@ -1,6 +1,6 @@
 // strand-sim: runs deterministic simulations from TOML scenario files (app/sim_scenario.h).
 //
-//   strand-sim run <scenario.toml> [--seed N] [--swarm] [--verbose]
+//   strand-sim run <scenario.toml> [--seed N] [--swarm] [--verbose] [--trace N]
 //                                            one seed; prints the summary, the checks' verdicts
 //                                            and the trace hash (and the replay command on failure)
 //   strand-sim swarm <scenario.toml> --seeds A..B [--stop-on-failure]
@@ -8,6 +8,7 @@
 //
 // Exit codes: 0 ok, 1 a check failed, 2 bad usage. This is the only place that reads OS entropy
 // (for a seed when none is given) and real time (to report the speed).
+#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -148,7 +149,9 @@ Verdicts run_seed(const Scenario& scenario, std::uint64_t seed, bool swarm, bool
   return verdicts_of(report);
 }
 
-int run_one(const Scenario& scenario, std::optional<std::uint64_t> seed_flag, bool swarm) {
+// `trace`: the simulated nodes' last log lines (run --trace), printed when the run fails.
+int run_one(const Scenario& scenario, std::optional<std::uint64_t> seed_flag, bool swarm,
+            spdlog::sinks::ringbuffer_sink_st* trace) {
   std::uint64_t seed = 0;
   if (seed_flag) {
     seed = *seed_flag;
@@ -157,7 +160,17 @@ int run_one(const Scenario& scenario, std::optional<std::uint64_t> seed_flag, bo
     seed = (std::uint64_t{entropy()} << 32) | entropy();
     out->info("no --seed given: picked seed {} from OS entropy", seed);
   }
-  return run_seed(scenario, seed, swarm, true).ok ? kExitOk : kExitCheckFailed;
+  const bool ok = run_seed(scenario, seed, swarm, true).ok;
+  if (trace && !ok) {
+    const std::vector<std::string> lines = trace->last_formatted();
+    out->info("--- the simulated nodes' last {} log lines before the end (--trace) ---",
+              lines.size());
+    for (std::string line : lines) {
+      while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+      out->info("{}", line);
+    }
+  }
+  return ok ? kExitOk : kExitCheckFailed;
 }
 
 std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_seed_range(std::string_view text) {
@@ -236,6 +249,10 @@ int main(int argc, char** argv) {
       ->check(uint64_validator());
   run->add_flag("--swarm", swarm_mix, "apply the swarm's random fault mix for this seed");
   run->add_flag("--verbose", verbose, "show the simulated nodes' logs on stderr");
+  std::size_t trace_lines = 0;
+  run->add_option("--trace", trace_lines,
+                  "on failure, print the simulated nodes' last N log lines (debug level)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
   std::string swarm_path;
   std::string seeds_text;
   bool stop_early = false;
@@ -252,6 +269,15 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (verbose) node_log->set_level(spdlog::level::info);
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_st> trace;
+  if (trace_lines > 0) {
+    // Every debug line goes to the ring; stderr still shows info lines, with --verbose only.
+    trace = std::make_shared<spdlog::sinks::ringbuffer_sink_st>(trace_lines);
+    trace->set_pattern("[%l] %v");
+    node_log->sinks().front()->set_level(verbose ? spdlog::level::info : spdlog::level::off);
+    node_log->sinks().push_back(trace);
+    node_log->set_level(spdlog::level::debug);
+  }
 
   const std::string& path = run->parsed() ? run_path : swarm_path;
   std::string error;
@@ -260,7 +286,7 @@ int main(int argc, char** argv) {
     err->error("{}", error);
     return kExitUsage;
   }
-  if (run->parsed()) return run_one(*scenario, seed, swarm_mix);
+  if (run->parsed()) return run_one(*scenario, seed, swarm_mix, trace.get());
   const auto range = parse_seed_range(seeds_text);
   if (!range) {
     err->error("--seeds wants A..B with A <= B and at most {} seeds, got '{}'", kSwarmSeedsMax,

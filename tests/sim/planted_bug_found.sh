@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Proof of teeth: a swarm over a scenario with a planted bug must fail within its seed budget, name
-# the failed check and a replay command, and the replay must fail the same way.
+# the failed check and a replay command, and the replay must fail the same way (and, with --trace,
+# print the simulated nodes' last log lines).
 # Usage: planted_bug_found.sh <strand-sim> <scenario.toml> <seed range> <check that must fail>
 set -u
 sim="$1"; scenario="$2"; seeds="$3"; check="$4"
@@ -16,9 +17,14 @@ if [ -z "$seed" ] || ! echo "$out" | grep -q "replay: strand-sim run .* --seed $
   echo "the failure names no replayable seed"
   exit 1
 fi
-replay=$("$sim" run "$scenario" --seed "$seed" --swarm)
+replay=$("$sim" run "$scenario" --seed "$seed" --swarm --trace 40)
 if [ $? -ne 1 ] || ! echo "$replay" | grep -q "check $check: FAILED"; then
   echo "replaying seed $seed did not fail $check again"
+  exit 1
+fi
+# --trace: the simulated nodes' last log lines follow a failure.
+if ! echo "$replay" | grep -q "^--- the simulated nodes' last [1-9][0-9]* log lines"; then
+  echo "replaying seed $seed with --trace printed no log lines"
   exit 1
 fi
 echo "planted bug found at seed $seed; the replay fails $check again"
