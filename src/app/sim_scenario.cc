@@ -246,12 +246,17 @@ void read_broker_workload(const toml::table& root, BrokerWorkloadOptions& o, std
   w.integer("pending_max", 1, 1 << 20, &o.pending_max);
   w.millis("fetch_max_wait_ms", 30'000, &o.fetch_max_wait);
   w.seconds("drain_s", 86'400, &o.drain);
+  w.integer("group_members", 0, 64, &o.group_members_count);
+  w.millis("group_session_timeout_ms", 600'000, &o.group_session_timeout);
+  w.millis("group_heartbeat_interval_ms", 600'000, &o.group_heartbeat_interval);
+  w.millis("group_commit_interval_ms", 600'000, &o.group_commit_interval);
   w.reject_unknown();
   TableReader broker(root, "broker", error);
   broker.pairs(&o.broker_config);
   TableReader checks(root, "checks", error);
   checks.integer("acked_min", 0, INT64_MAX, &o.acked_min);
   checks.seconds("liveness_bound_s", 86'400, &o.liveness_bound);
+  checks.seconds("group_liveness_bound_s", 86'400, &o.group_liveness_bound);
   checks.integer("events_max", 1, INT64_MAX, &o.events_max);
   checks.reject_unknown();
 }
@@ -276,6 +281,8 @@ void read_broker_faults(const toml::table& root, BrokerWorkloadOptions& o, std::
   faults.integer("clock_drift_ppm_max", 0, 50'000, &f.clock_drift_ppm_max);
   faults.seconds("wall_jump_every_s", 86'400, &f.wall_jump_every);
   faults.seconds("wall_jump_max_s", 86'400 * 365, &f.wall_jump_max);
+  faults.seconds("member_crash_every_s", 86'400, &f.member_crash_every);
+  faults.seconds("member_downtime_s", 86'400, &f.member_downtime);
   faults.boolean("buggify", &f.buggify);
   faults.reject_unknown();
 }

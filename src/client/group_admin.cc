@@ -71,30 +71,6 @@ bool coordinator_may_have_moved(std::int16_t code) {
          code == code_of(ErrorCode::kNotCoordinator);
 }
 
-io::Result<std::vector<TopicPartition>> decode_consumer_assignment(
-    std::span<const std::byte> bytes) {
-  std::vector<TopicPartition> out;
-  if (bytes.empty()) return out;
-  protocol::Reader reader(bytes);
-  const std::int16_t version = reader.read_i16();
-  if (reader.ok() && version < 0) {
-    return io::Error{io::ErrorKind::kCorrupt,
-                     "consumer assignment version " + std::to_string(version)};
-  }
-  const std::int32_t topics = reader.read_required_array_length(2 + 4, "assignment topics");
-  for (std::int32_t t = 0; t < topics && reader.ok(); ++t) {
-    std::string topic = reader.read_string();
-    const std::int32_t partitions = reader.read_required_array_length(4, "assignment partitions");
-    for (std::int32_t p = 0; p < partitions && reader.ok(); ++p) {
-      const std::int32_t partition = reader.read_i32();
-      if (reader.ok()) out.push_back(TopicPartition{topic, partition});
-    }
-  }
-  (void)reader.read_nullable_bytes();  // user data; newer versions add fields after it
-  if (!reader.ok()) return io::with_context(reader.status().error(), "consumer assignment");
-  return out;
-}
-
 template <typename Request, typename Response>
 io::Task<io::Result<Response>> GroupAdmin::call_at(
     std::shared_ptr<KafkaConnection> connection, ApiKey key, std::int16_t version,

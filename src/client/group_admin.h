@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "client/client.h"
+#include "client/consumer_protocol.h"  // decode_consumer_assignment, for users of this header
 #include "io/result.h"
 #include "io/task.h"
 
@@ -77,6 +78,13 @@ class GroupAdmin {
   // UNKNOWN_MEMBER_ID or REBALANCE_IN_PROGRESS, returned as the error, naming the partition.
   io::Task<io::Result<void>> commit_offsets(std::string group, GroupOffsets offsets);
 
+  // Forgets the cached coordinator of `group`, so the next call asks FindCoordinator again (for
+  // callers that learned it moved: NOT_COORDINATOR, a lost connection).
+  void forget_coordinator(const std::string& group) { coordinators_.erase(group); }
+  // A connection to broker `node_id`, asking for metadata first when the client has none (or
+  // the broker is new to it). Errors: connection errors, kNotFound for an unknown broker.
+  io::Task<io::Result<std::shared_ptr<KafkaConnection>>> connection_to(std::int32_t node_id);
+
   // Deletes an Empty group and its offsets. Errors: NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND
   // (kNotFound), other kafka_errors.
   io::Task<io::Result<void>> delete_group(std::string group);
@@ -95,18 +103,11 @@ class GroupAdmin {
       std::shared_ptr<KafkaConnection> connection, protocol::ApiKey key, std::int16_t version,
       const Request& request, void (*write)(protocol::Writer&, const Request&, std::int16_t),
       Response (*read)(protocol::Reader&, std::int16_t));
-  io::Task<io::Result<std::shared_ptr<KafkaConnection>>> connection_to(std::int32_t node_id);
 
   Client& client_;
   bool metadata_known_ = false;  // whether the client has the brokers' addresses
   std::map<std::string, std::int32_t> coordinators_;  // by group, from FindCoordinator answers
 };
-
-// The partitions of a consumer protocol assignment (ConsumerProtocolAssignment, versions 0-3:
-// i16 version, [topic, [partition]], user data), in order. Errors: kCorrupt for bytes that do
-// not parse; an empty input is an empty assignment.
-io::Result<std::vector<TopicPartition>> decode_consumer_assignment(
-    std::span<const std::byte> bytes);
 
 // Whether a coordinator's answer `code` means: ask again, maybe elsewhere, after a short wait.
 bool coordinator_may_have_moved(std::int16_t code);

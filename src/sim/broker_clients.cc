@@ -348,6 +348,14 @@ io::Task<void> read_partition(BrokerRun* run, client::Client* client, const Part
 
 }  // namespace
 
+io::Task<std::unique_ptr<client::Client>> connect_sim_client(io::Env* env, BrokerRun* run,
+                                                             std::string client_id,
+                                                             io::Instant deadline) {
+  std::unique_ptr<client::Client> client =
+      co_await connect_client(env, run, std::move(client_id), deadline);
+  co_return std::move(client);
+}
+
 std::string broker_host(const BrokerWorkloadOptions& options, std::uint32_t index) {
   std::string host = kBrokerHost;
   if (options.nodes_count > 1) host += std::to_string(index);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,9 @@
 
 namespace strand {
 class Broker;
+}
+namespace strand::client {
+class Client;
 }
 
 namespace strand::sim {
@@ -66,6 +70,17 @@ io::Task<void> run_producer(io::Env* env, BrokerRun* run, std::uint32_t index);
 
 // Fetches its topic's partitions until history.run_end, from offset 0 or from the end.
 io::Task<void> run_consumer(io::Env* env, BrokerRun* run, std::uint32_t index);
+
+// A client connected to some broker (each client starts with a different one), or nullptr once
+// `deadline` (world time) passed first.
+io::Task<std::unique_ptr<client::Client>> connect_sim_client(io::Env* env, BrokerRun* run,
+                                                             std::string client_id,
+                                                             io::Instant deadline);
+
+// A member of the group "group-0" on topic 0 (the boot function of member node `index`): joins,
+// consumes and commits until history.run_end, then leaves. A crash of its node ends it without a
+// LeaveGroup; the restarted node runs it again as a new member. Records into history.group.
+io::Task<void> run_group_member(io::Env* env, BrokerRun* run, std::uint32_t index);
 
 // Reads every partition from its log start to its high watermark into the history (reader
 // kReadback) and sets history.readback_done.

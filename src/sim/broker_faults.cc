@@ -69,6 +69,7 @@ BrokerFaultInjector::BrokerFaultInjector(BrokerRun& run, std::vector<SimNode*> b
       clients_(std::move(clients)),
       counts_(counts),
       random_(run.world->derive_seed(kStreamFaults, 0)),
+      member_random_(run.world->derive_seed(kStreamFaults, 1)),
       at_boot_(brokers_.size()) {
   STRAND_ASSERT(!brokers_.empty(), "a broker scenario has brokers");
 }
@@ -155,6 +156,30 @@ void BrokerFaultInjector::start() {
   world_.schedule(std::max(world_.now(), run_.history.fault_end), kNoNode, EventKind::kControl,
                   [this] { heal(); });
   if (run_.history.replicated) at(kLeaderSampleEvery, [this] { sample_periodically(); });
+  if (!members_.empty() && options_.member_crash_every > Duration{}) {
+    at(options_.member_crash_every / 2 +
+           Duration::ns(member_random_.between(0, options_.member_crash_every.count_ns())),
+       [this] { member_crash(); });
+  }
+}
+
+// One member's machine stops without a LeaveGroup (the coordinator notices at the session
+// timeout) and comes back later as a new member; the heal brings back any still down.
+void BrokerFaultInjector::member_crash() {
+  if (!faulting()) return;
+  const Duration every = options_.member_crash_every;
+  at(every / 2 + Duration::ns(member_random_.between(0, every.count_ns())),
+     [this] { member_crash(); });
+  SimNode* member = members_[member_random_.uniform(members_.size())];
+  if (!member->up()) return;
+  member->crash();
+  counts_.member_crashes += 1;
+  run_.history.group.member_crashes += 1;
+  const Duration downtime =
+      Duration::ns(member_random_.between(0, options_.member_downtime.count_ns()));
+  at(downtime, [member] {
+    if (!member->up()) member->restart();
+  });
 }
 
 void BrokerFaultInjector::sample_periodically() {
@@ -317,6 +342,9 @@ void BrokerFaultInjector::heal() {
   clean.latency_jitter_mean = run_.options->link.latency_jitter_mean;
   net.set_all_links(clean);
   no_space_now_ = false;
+  for (SimNode* member : members_) {
+    if (!member->up()) member->restart();
+  }
   for (std::size_t i = 0; i < brokers_.size(); ++i) {
     SimNode& broker = *brokers_[i];
     broker.disk().faults() = SimDiskFaults{};

@@ -24,6 +24,9 @@ class BrokerFaultInjector {
   BrokerFaultInjector(BrokerRun& run, std::vector<SimNode*> brokers, std::vector<SimNode*> clients,
                       BrokerFaultCounts& counts);
 
+  // The consumer-group members' machines, for member crashes. Call before start().
+  void set_group_members(std::vector<SimNode*> members) { members_ = std::move(members); }
+
   // Schedules the fault classes from now until history.fault_end, and the heal at fault_end.
   void start();
 
@@ -49,6 +52,7 @@ class BrokerFaultInjector {
   void no_space();
   void bit_flip();
   void wall_jump();
+  void member_crash();
   void heal();
 
   BrokerRun& run_;
@@ -56,8 +60,10 @@ class BrokerFaultInjector {
   const BrokerFaultOptions& options_;
   std::vector<SimNode*> brokers_;
   std::vector<SimNode*> clients_;
+  std::vector<SimNode*> members_;
   BrokerFaultCounts& counts_;
   io::SeededRandom random_;
+  io::SeededRandom member_random_;     // its own stream: runs without a group replay unchanged
   std::vector<SimDiskStats> at_boot_;  // each broker disk's counters when it last booted
   std::size_t disk_broker_ = 0;        // the broker whose disk has faults
   bool no_space_now_ = false;

@@ -504,6 +504,11 @@ std::vector<CheckVerdict> check_history(const BrokerHistory& history, const Chec
   verdicts.push_back(check_progress(history, limits));
   if (history.replicated) verdicts.push_back(check_one_leader_per_term(history));
   if (history.replicated) verdicts.push_back(check_log_matching(history));
+  if (history.group.members_count > 0) {
+    for (CheckVerdict& verdict : check_group_history(history, limits)) {
+      verdicts.push_back(std::move(verdict));
+    }
+  }
   return verdicts;
 }
 

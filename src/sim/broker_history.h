@@ -126,6 +126,56 @@ struct ReplicaLog {
   std::vector<std::pair<std::int64_t, std::int32_t>> term_runs;  // offset order
 };
 
+// ---- Consumer groups: members of one group reading topic 0 (broker_group_member.cc) --------
+
+// A record a group member's poll returned.
+struct GroupDelivery {
+  std::uint32_t member = 0;  // the member's index (its node)
+  std::string member_id;     // the coordinator's id for this incarnation of it
+  std::int32_t generation = -1;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+};
+
+// One partition of one OffsetCommit a member sent.
+struct GroupCommit {
+  std::uint32_t member = 0;
+  std::string member_id;
+  std::int32_t generation = -1;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::int16_t error_code = 0;  // the coordinator's answer for the partition
+  bool answered = false;        // false: no answer (timeout, connection lost); it may be stored
+  std::int64_t high_watermark_seen = -1;  // what the member's last fetch of the partition saw
+  io::Instant sent_at;                    // world times
+  io::Instant completed_at;
+  bool acknowledged() const { return answered && error_code == 0; }
+};
+
+// One partition of an OffsetFetch answer a member started its generation from.
+struct GroupOffsetFetch {
+  std::uint32_t member = 0;
+  std::string member_id;
+  std::int32_t generation = -1;
+  std::int32_t partition = 0;
+  std::int64_t committed = -1;  // -1: nothing committed
+  io::Instant sent_at;
+  io::Instant answered_at;
+};
+
+struct GroupHistory {
+  std::uint32_t topic = 0;
+  std::uint32_t members_count = 0;  // 0: no group in this run
+  std::vector<GroupDelivery> deliveries;
+  std::vector<GroupCommit> commits;
+  std::vector<GroupOffsetFetch> offset_fetches;
+  std::uint64_t joins = 0;  // generations members settled in
+  std::uint64_t join_failures = 0;
+  std::string last_join_error;       // the first join failure, for the report
+  std::uint64_t member_crashes = 0;  // members stopped without LeaveGroup
+  std::uint64_t leaves = 0;
+};
+
 struct BrokerHistory {
   bool replicated = false;  // a cluster of brokers with Raft-replicated partitions
   std::vector<ProducerHistory> producers;
@@ -144,6 +194,7 @@ struct BrokerHistory {
   std::vector<std::string> leader_conflicts;
   // Every live replica's log once the run is over (replicated only), for log matching.
   std::map<PartitionKey, std::vector<ReplicaLog>> replica_logs;
+  GroupHistory group;
   io::Instant fault_end;  // heal phase starts (world time)
   io::Instant producers_stop;
   io::Instant run_end;
@@ -169,9 +220,20 @@ struct CheckVerdict {
 struct CheckLimits {
   std::uint64_t acked_min = 0;  // acknowledged records the run must reach
   io::Duration liveness_bound;  // after the heal, a first acknowledgement within this
+  // After the producers stop, the group's commits reach the end of every partition within this.
+  io::Duration group_liveness_bound = io::Duration::s(4);
 };
 
 // Runs every checker over a finished history. See the top of this file for what they allow.
 std::vector<CheckVerdict> check_history(const BrokerHistory& history, const CheckLimits& limits);
+
+// The consumer-group checkers (broker_group_checks.cc), part of check_history when the run had a
+// group: committed_offsets_monotonic (no OffsetFetch answer below an acknowledged commit that
+// completed before it was sent: a lost commit), committed_within_log (no acknowledged commit
+// beyond the partition's final log end, unless a power failure of the single broker or a bit
+// flip may have removed records), one_member_per_generation_partition (no offset delivered to two
+// members in one generation), group_liveness (the commits reach every partition's end).
+std::vector<CheckVerdict> check_group_history(const BrokerHistory& history,
+                                              const CheckLimits& limits);
 
 }  // namespace strand::sim

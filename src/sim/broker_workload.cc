@@ -107,7 +107,8 @@ struct Nodes {
   std::vector<std::unique_ptr<SimNode>> brokers;
   std::vector<std::unique_ptr<SimNode>> producers;
   std::vector<std::unique_ptr<SimNode>> consumers;
-  std::unique_ptr<SimNode> auditor;  // creates the topics, then reads everything back
+  std::unique_ptr<SimNode> auditor;               // creates the topics, then reads everything back
+  std::vector<std::unique_ptr<SimNode>> members;  // consumer-group members
 
   std::vector<SimNode*> broker_nodes() const {
     std::vector<SimNode*> out;
@@ -119,6 +120,12 @@ struct Nodes {
     for (const auto& node : producers) out.push_back(node.get());
     for (const auto& node : consumers) out.push_back(node.get());
     out.push_back(auditor.get());
+    for (const auto& node : members) out.push_back(node.get());
+    return out;
+  }
+  std::vector<SimNode*> member_nodes() const {
+    std::vector<SimNode*> out;
+    for (const auto& node : members) out.push_back(node.get());
     return out;
   }
 };
@@ -142,6 +149,11 @@ Nodes make_nodes(SimWorld& world, BrokerRun& run) {
         std::make_unique<SimNode>(world, NodeId{next_id++}, numbered("consumer", i)));
   }
   nodes.auditor = std::make_unique<SimNode>(world, NodeId{next_id++}, "auditor");
+  for (std::uint32_t i = 0; i < options.group_members_count; ++i) {
+    nodes.members.push_back(std::make_unique<SimNode>(
+        world, NodeId{next_id++}, numbered("member", i),
+        [shared, i](io::Env& env) { return run_group_member(&env, shared, i); }));
+  }
   return nodes;
 }
 
@@ -155,6 +167,8 @@ void prepare_history(const BrokerWorkloadOptions& options, BrokerHistory& histor
     history.consumers[i].topic = i % options.topics_count;
     history.consumers[i].tail = i + options.tail_consumers_count >= options.consumers_count;
   }
+  history.group.topic = 0;
+  history.group.members_count = options.group_members_count;
 }
 
 // The fault and heal phases, the wind-down and the read-back. False if the event budget ran out.
@@ -174,6 +188,7 @@ bool run_phases(SimWorld& world, BrokerRun& run, Nodes& nodes, BrokerFaultCounts
     env.executor().root().spawn(run_consumer(&env, &run, i));
   }
   BrokerFaultInjector faults(run, nodes.broker_nodes(), nodes.clients(), counts);
+  faults.set_group_members(nodes.member_nodes());
   faults.start();
   const std::uint64_t budget = options.events_max;
   bool within = world.run_until(history.run_end, budget);
@@ -300,8 +315,9 @@ BrokerWorkloadReport run_broker_workload(std::uint64_t seed, const BrokerWorkloa
   report.faults.network = world.network().total_stats();
   settle_outcomes(run.history, report);
   if (report.checks.empty()) {
-    report.checks =
-        check_history(run.history, CheckLimits{options.acked_min, options.liveness_bound});
+    report.checks = check_history(
+        run.history,
+        CheckLimits{options.acked_min, options.liveness_bound, options.group_liveness_bound});
     report.checks.push_back({"event_budget", within,
                              std::to_string(report.events_run) + " events, budget " +
                                  std::to_string(options.events_max)});
@@ -310,6 +326,7 @@ BrokerWorkloadReport run_broker_workload(std::uint64_t seed, const BrokerWorkloa
   nodes.producers.clear();
   nodes.consumers.clear();
   nodes.auditor.reset();
+  nodes.members.clear();
   nodes.brokers.clear();
   return report;
 }

@@ -50,6 +50,10 @@ struct BrokerFaultOptions {
   io::Duration no_space_every;    // the disk is full (ENOSPC) for a while
   io::Duration no_space_length = io::Duration::s(2);
   io::Duration bit_flip_every;  // one bit of a segment's synced data flips
+  // A group member's machine stops (no LeaveGroup) and starts again, as a new member, after up
+  // to member_downtime.
+  io::Duration member_crash_every;
+  io::Duration member_downtime = io::Duration::s(3);
   std::int64_t clock_drift_ppm_max = 0;
   io::Duration wall_jump_every;  // a node's wall clock jumps by up to wall_jump_max either way
   io::Duration wall_jump_max;
@@ -81,6 +85,11 @@ struct BrokerWorkloadOptions {
   io::Duration request_timeout = io::Duration::s(3);
   std::uint32_t pending_max = 256;  // records per producer waiting for an outcome
   io::Duration fetch_max_wait = io::Duration::ms(200);
+  // Members of one consumer group ("group-0") reading topic 0, each on its own machine.
+  std::uint32_t group_members_count = 0;
+  io::Duration group_session_timeout = io::Duration::s(6);
+  io::Duration group_heartbeat_interval = io::Duration::ms(500);
+  io::Duration group_commit_interval = io::Duration::ms(500);
   // Broker configuration overrides, by Kafka key ("log.segment.bytes" = "65536").
   std::vector<std::pair<std::string, std::string>> broker_config;
   // Builds with -Dsim_planted_bugs=true only: a bug to plant in the broker (planted_bugs_known()).
@@ -92,6 +101,7 @@ struct BrokerWorkloadOptions {
   // Checks.
   std::uint64_t acked_min = 100;
   io::Duration liveness_bound = io::Duration::s(15);
+  io::Duration group_liveness_bound = io::Duration::s(4);  // after the producers stop
   std::uint64_t events_max = 100'000'000;
 };
 
@@ -105,6 +115,7 @@ struct BrokerFaultCounts {
   std::uint64_t no_space_episodes = 0;
   std::uint64_t bit_flips = 0;
   std::uint64_t wall_jumps = 0;
+  std::uint64_t member_crashes = 0;
   SimDiskStats disk;
   LinkStats network;
 };
