@@ -38,12 +38,14 @@ std::string member_label(std::uint32_t member, const std::string& member_id,
          std::to_string(generation) + ")";
 }
 
-// A lost commit: an OffsetFetch answered below every acknowledged commit of the partition that
-// may have been the last one written before the fetch was sent. The last to complete before the
-// fetch (L) may have been overtaken by commits that ran alongside it, so the candidates are L and
-// every acknowledged commit that completed after L was sent (and before the fetch was sent). Not
-// "below the highest commit": a member whose partition's log shrank (a bit flip's truncation, a
-// single broker's power failure) clamps its position and commits lower, as Kafka's consumer does.
+// A lost commit: in a cluster, an OffsetFetch answered below any acknowledged commit of the
+// partition that completed before the fetch was sent; on a single broker, below every
+// acknowledged commit that may have been the last one written before the fetch was sent. The last
+// to complete before the fetch (L) may have been overtaken by commits that ran alongside it, so the
+// candidates are L and every acknowledged commit that completed after L was sent (and before the
+// fetch was sent). Not "below the highest commit" there: a member whose partition's log shrank (a
+// bit flip's truncation, a power failure) clamps its position and commits lower, as Kafka's
+// consumer does.
 CheckVerdict check_commits_kept(const BrokerHistory& history) {
   const GroupHistory& group = history.group;
   // Acknowledged commits by partition, in completion order.
@@ -70,12 +72,15 @@ CheckVerdict check_commits_kept(const BrokerHistory& history) {
     }
     if (last == nullptr) continue;
     checked += 1;
+    // `lowest`: the lowest offset the coordinator may answer. A replicated log never shrinks
+    // below what a consumer read, so there no acknowledged commit may be lost at all.
     const GroupCommit* lowest = last;
     for (const GroupCommit* commit : commits) {
       if (commit->completed_at >= fetch.sent_at) break;
-      if (commit->completed_at >= last->sent_at && commit->offset < lowest->offset) {
-        lowest = commit;
-      }
+      const bool raises = history.replicated && commit->offset > lowest->offset;
+      const bool overlaps = !history.replicated && commit->completed_at >= last->sent_at &&
+                            commit->offset < lowest->offset;
+      if (raises || overlaps) lowest = commit;
     }
     if (fetch.committed >= lowest->offset) continue;
     const PartitionKey tp{group.topic, fetch.partition};

@@ -48,6 +48,8 @@ enum class ErrorCode : std::int16_t {
   kNonEmptyGroup = 68,
   kGroupIdNotFound = 69,
   kTopicDeletionDisabled = 73,
+  kFencedLeaderEpoch = 74,
+  kUnknownLeaderEpoch = 75,
   kMemberIdRequired = 79,
   kGroupMaxSizeReached = 81,
   kFencedInstanceId = 82,

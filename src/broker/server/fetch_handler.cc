@@ -17,6 +17,28 @@ using protocol::ErrorCode;
 // Kafka caps a consumer's wait too (fetch.max.wait.ms is a client setting; the broker bounds it).
 constexpr std::int32_t kFetchWaitMsMax = 30'000;
 
+// A replicated partition's leader checks that the fetch is meant for its leadership (KIP-320):
+// a client that knows a newer epoch gets UNKNOWN_LEADER_EPOCH, one that knows an older epoch
+// FENCED_LEADER_EPOCH; both refresh their metadata. A leader cut off from its quorum (a newer
+// leader may exist) does not answer OFFSET_OUT_OF_RANGE for an offset beyond its log, which a
+// consumer would take as a reason to reset its position: NOT_LEADER_OR_FOLLOWER instead.
+ErrorCode check_fetch_epoch(const cluster::Partition& partition,
+                            const protocol::FetchPartition& wanted) {
+  const raft::Replica* replica = partition.replica();
+  if (replica == nullptr) return ErrorCode::kNone;
+  if (wanted.current_leader_epoch >= 0) {
+    if (wanted.current_leader_epoch < partition.leader_epoch())
+      return ErrorCode::kFencedLeaderEpoch;
+    if (wanted.current_leader_epoch > partition.leader_epoch()) {
+      return ErrorCode::kUnknownLeaderEpoch;
+    }
+  }
+  if (wanted.fetch_offset > partition.log_end_offset() && !replica->quorum_reachable()) {
+    return ErrorCode::kNotLeaderOrFollower;
+  }
+  return ErrorCode::kNone;
+}
+
 // One pass over the requested partitions. Returns the bytes gathered; sets `error_seen` if some
 // partition answered with an error (which makes Kafka answer at once).
 io::Task<std::int64_t> gather(cluster::PartitionManager& partitions,
@@ -41,6 +63,11 @@ io::Task<std::int64_t> gather(cluster::PartitionManager& partitions,
       }
       if (io::Result<void> leading = partition->check_leader(); !leading) {
         out.error_code = static_cast<std::int16_t>(error_code_for(leading.error()));
+        error_seen = true;
+        continue;
+      }
+      if (ErrorCode stale = check_fetch_epoch(*partition, wanted); stale != ErrorCode::kNone) {
+        out.error_code = static_cast<std::int16_t>(stale);
         error_seen = true;
         continue;
       }
