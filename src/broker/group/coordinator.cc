@@ -191,16 +191,12 @@ void Coordinator::check_ownership() {
   if (!accepting_) return;
   const cluster::TopicInfo* topic = partitions_.catalog().find(kOffsetsTopic);
   if (!topic) {
-    std::vector<std::int32_t> all;
-    for (const auto& [partition, owned] : owned_) all.push_back(partition);
-    for (std::int32_t partition : all) unload(partition);
+    unload_all();
     return;
   }
   if (topic->partitions != offsets_partitions_) {
-    // Only a new topic changes the count (CreatePartitions on it would move groups): start over.
-    std::vector<std::int32_t> all;
-    for (const auto& [partition, owned] : owned_) all.push_back(partition);
-    for (std::int32_t partition : all) unload(partition);
+    // Only a new topic changes the count (CreatePartitions on it is refused): start over.
+    unload_all();
     offsets_partitions_ = topic->partitions;
   }
   for (std::int32_t index = 0; index < offsets_partitions_; ++index) {
@@ -252,6 +248,12 @@ io::Task<void> Coordinator::load_owned(std::int32_t partition, std::int32_t epoc
   spdlog::info("group coordinator: leading {}-{} in epoch {}, {} groups loaded", kOffsetsTopic,
                partition, epoch, loaded->size());
   deadlines_changed_.notify_all();
+}
+
+void Coordinator::unload_all() {
+  std::vector<std::int32_t> owned;
+  for (const auto& [partition, ownership] : owned_) owned.push_back(partition);
+  for (std::int32_t partition : owned) unload(partition);
 }
 
 void Coordinator::unload(std::int32_t partition) {

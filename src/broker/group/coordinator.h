@@ -129,6 +129,7 @@ class Coordinator {
   io::Task<void> load_owned(std::int32_t partition, std::int32_t epoch);
   // Drops the groups of `partition` (waiting requests get NOT_COORDINATOR).
   void unload(std::int32_t partition);
+  void unload_all();
   std::int32_t partition_of(const std::string& group_id) const;
   io::Mutex& write_lock(std::int32_t partition);
   std::shared_ptr<Entry> lookup(const std::string& group_id) const;

@@ -22,17 +22,14 @@ constexpr std::int32_t kFetchWaitMsMax = 30'000;
 // FENCED_LEADER_EPOCH; both refresh their metadata. A leader cut off from its quorum (a newer
 // leader may exist) does not answer OFFSET_OUT_OF_RANGE for an offset beyond its log, which a
 // consumer would take as a reason to reset its position: NOT_LEADER_OR_FOLLOWER instead.
-ErrorCode check_fetch_epoch(const cluster::Partition& partition,
-                            const protocol::FetchPartition& wanted) {
+ErrorCode check_fetch_leadership(const cluster::Partition& partition,
+                                 const protocol::FetchPartition& wanted) {
   const raft::Replica* replica = partition.replica();
   if (replica == nullptr) return ErrorCode::kNone;
-  if (wanted.current_leader_epoch >= 0) {
-    if (wanted.current_leader_epoch < partition.leader_epoch())
-      return ErrorCode::kFencedLeaderEpoch;
-    if (wanted.current_leader_epoch > partition.leader_epoch()) {
-      return ErrorCode::kUnknownLeaderEpoch;
-    }
+  if (wanted.current_leader_epoch >= 0 && wanted.current_leader_epoch < partition.leader_epoch()) {
+    return ErrorCode::kFencedLeaderEpoch;
   }
+  if (wanted.current_leader_epoch > partition.leader_epoch()) return ErrorCode::kUnknownLeaderEpoch;
   if (wanted.fetch_offset > partition.log_end_offset() && !replica->quorum_reachable()) {
     return ErrorCode::kNotLeaderOrFollower;
   }
@@ -66,7 +63,7 @@ io::Task<std::int64_t> gather(cluster::PartitionManager& partitions,
         error_seen = true;
         continue;
       }
-      if (ErrorCode stale = check_fetch_epoch(*partition, wanted); stale != ErrorCode::kNone) {
+      if (ErrorCode stale = check_fetch_leadership(*partition, wanted); stale != ErrorCode::kNone) {
         out.error_code = static_cast<std::int16_t>(stale);
         error_seen = true;
         continue;

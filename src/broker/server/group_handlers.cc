@@ -33,11 +33,12 @@ void KafkaApi::locate_coordinator(const std::string& group_id,
   const protocol::MetadataResponsePartition partition =
       describe_partition(group::kOffsetsTopic, groups_.offsets_partition(group_id));
   for (const protocol::MetadataResponseBroker& broker : brokers()) {
-    if (partition.error_code != 0 || broker.node_id != partition.leader_id) continue;
-    response.node_id = broker.node_id;
-    response.host = broker.host;
-    response.port = broker.port;
-    return;
+    if (partition.error_code == 0 && broker.node_id == partition.leader_id) {
+      response.node_id = broker.node_id;
+      response.host = broker.host;
+      response.port = broker.port;
+      return;
+    }
   }
   response.error_code = static_cast<std::int16_t>(ErrorCode::kCoordinatorNotAvailable);
   response.error_message = "the group's coordinator is being elected";

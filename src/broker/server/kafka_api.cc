@@ -217,21 +217,20 @@ protocol::MetadataResponsePartition KafkaApi::describe_partition(const std::stri
       state->partitions[static_cast<std::size_t>(index)];
   out.leader_id = known.leader;
   out.leader_epoch = known.leader_epoch;
+  out.replica_nodes = known.assignment.replicas;
+  out.isr_nodes = known.assignment.replicas;
+  std::shared_ptr<cluster::Partition> local =
+      partitions_.find(storage::TopicPartition{topic, index});
+  const raft::Replica* replica = local ? local->replica() : nullptr;
   // A replica here knows the leader first hand, and may know a newer one than the image.
-  if (std::shared_ptr<cluster::Partition> local =
-          partitions_.find(storage::TopicPartition{topic, index});
-      local && local->replica() && local->leader_epoch() >= out.leader_epoch &&
+  if (replica && local->leader_epoch() >= out.leader_epoch &&
       local->leader(config_.node_id) != raft::kNoNode) {
     out.leader_id = local->leader(config_.node_id);
     out.leader_epoch = local->leader_epoch();
   }
-  out.replica_nodes = known.assignment.replicas;
   // The leader knows which replicas keep up; elsewhere the image only has the replica set.
-  out.isr_nodes = known.assignment.replicas;
-  if (std::shared_ptr<cluster::Partition> local =
-          partitions_.find(storage::TopicPartition{topic, index});
-      local && local->replica() && local->replica()->role() == raft::Role::kLeader) {
-    std::vector<raft::NodeId> in_sync = local->replica()->in_sync_replicas();
+  if (replica && replica->role() == raft::Role::kLeader) {
+    std::vector<raft::NodeId> in_sync = replica->in_sync_replicas();
     if (!in_sync.empty()) out.isr_nodes.assign(in_sync.begin(), in_sync.end());
   }
   if (out.leader_id == raft::kNoNode) {
