@@ -107,4 +107,23 @@ std::map<std::string, std::vector<TopicPartition>> range_assign(
   return out;
 }
 
+protocol::OffsetCommitRequest offset_commit_request(
+    const std::string& group, std::int32_t generation, const std::string& member_id,
+    const std::map<TopicPartition, std::int64_t>& offsets) {
+  protocol::OffsetCommitRequest request;
+  request.group_id = group;
+  request.generation_id = generation;
+  request.member_id = member_id;
+  for (const auto& [tp, offset] : offsets) {
+    if (request.topics.empty() || request.topics.back().name != tp.topic) {
+      request.topics.push_back(protocol::OffsetCommitRequestTopic{tp.topic, {}});
+    }
+    protocol::OffsetCommitRequestPartition& partition =
+        request.topics.back().partitions.emplace_back();
+    partition.partition_index = tp.partition;
+    partition.committed_offset = offset;
+  }
+  return request;
+}
+
 }  // namespace strand::client

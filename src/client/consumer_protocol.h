@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/protocol/offset_commit.h"
 #include "client/client.h"
 #include "io/result.h"
 
@@ -38,5 +39,11 @@ io::Result<std::vector<TopicPartition>> decode_consumer_assignment(
 std::map<std::string, std::vector<TopicPartition>> range_assign(
     const std::map<std::string, std::vector<std::string>>& subscriptions,
     const std::map<std::string, std::int32_t>& partitions_count);
+
+// An OffsetCommit of `offsets` (partitions of a topic adjacent, as a map keeps them) for a member
+// of `generation` (-1 and "" for an administrator's commit to an inactive group).
+protocol::OffsetCommitRequest offset_commit_request(
+    const std::string& group, std::int32_t generation, const std::string& member_id,
+    const std::map<TopicPartition, std::int64_t>& offsets);
 
 }  // namespace strand::client

@@ -274,19 +274,7 @@ io::Task<io::Result<GroupOffsets>> GroupAdmin::committed_offsets(std::string gro
 }
 
 io::Task<io::Result<void>> GroupAdmin::commit_offsets(std::string group, GroupOffsets offsets) {
-  protocol::OffsetCommitRequest request;
-  request.group_id = group;
-  request.generation_id = -1;
-  request.member_id = "";
-  for (const auto& [tp, offset] : offsets) {
-    if (request.topics.empty() || request.topics.back().name != tp.topic) {
-      request.topics.push_back(protocol::OffsetCommitRequestTopic{tp.topic, {}});
-    }
-    protocol::OffsetCommitRequestPartition& partition =
-        request.topics.back().partitions.emplace_back();
-    partition.partition_index = tp.partition;
-    partition.committed_offset = offset;
-  }
+  const protocol::OffsetCommitRequest request = offset_commit_request(group, -1, "", offsets);
   io::Result<protocol::OffsetCommitResponse> response = co_await call_coordinator(
       group, ApiKey::kOffsetCommit, kOffsetCommitVersion, request,
       protocol::write_offset_commit_request, protocol::read_offset_commit_response, commit_error);

@@ -350,19 +350,8 @@ io::Task<io::Result<void>> GroupConsumer::clamp_positions(std::string topic) {
 
 io::Task<io::Result<std::vector<CommitOutcome>>> GroupConsumer::commit() {
   STRAND_ASSERT(positions_known_, "commit() after fetch_positions()");
-  protocol::OffsetCommitRequest request;
-  request.group_id = options_.group_id;
-  request.generation_id = generation_;
-  request.member_id = member_id_;
-  for (const auto& [tp, offset] : positions_) {
-    if (request.topics.empty() || request.topics.back().name != tp.topic) {
-      request.topics.push_back(protocol::OffsetCommitRequestTopic{tp.topic, {}});
-    }
-    protocol::OffsetCommitRequestPartition& partition =
-        request.topics.back().partitions.emplace_back();
-    partition.partition_index = tp.partition;
-    partition.committed_offset = offset;
-  }
+  const protocol::OffsetCommitRequest request =
+      offset_commit_request(options_.group_id, generation_, member_id_, positions_);
   io::Result<protocol::OffsetCommitResponse> response = co_await call_coordinator(
       ApiKey::kOffsetCommit, kOffsetCommitVersion, request, protocol::write_offset_commit_request,
       protocol::read_offset_commit_response, client_.options().request_timeout);

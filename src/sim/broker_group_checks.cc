@@ -10,26 +10,6 @@ namespace strand::sim {
 
 namespace {
 
-// The first few failures of one check and their count, like broker_history.cc's Failures.
-class GroupFailures {
- public:
-  void add(const std::string& what) {
-    count_ += 1;
-    if (count_ <= kShownMax) examples_ += (examples_.empty() ? "" : "; ") + what;
-  }
-  CheckVerdict verdict(std::string name, const std::string& ok_detail,
-                       const std::string& failed_what) const {
-    if (count_ == 0) return {std::move(name), true, ok_detail};
-    return {std::move(name), false,
-            std::to_string(count_) + " " + failed_what + " (" + examples_ + ")"};
-  }
-
- private:
-  static constexpr std::uint64_t kShownMax = 3;
-  std::uint64_t count_ = 0;
-  std::string examples_;
-};
-
 std::string ms_label(io::Instant at) { return std::to_string((at - io::Instant{}).count_ms()); }
 
 std::string member_label(std::uint32_t member, const std::string& member_id,
@@ -59,7 +39,7 @@ CheckVerdict check_commits_kept(const BrokerHistory& history) {
                        return a->completed_at < b->completed_at;
                      });
   }
-  GroupFailures failures;
+  CheckFailures failures;
   std::uint64_t checked = 0;
   for (const GroupOffsetFetch& fetch : group.offset_fetches) {
     auto found = acked.find(fetch.partition);
@@ -107,7 +87,7 @@ bool power_failure_since(const BrokerHistory& history, io::Instant from) {
 // flip may destroy records: those are excused; a replicated log's high watermark never moves back.
 CheckVerdict check_commits_within_log(const BrokerHistory& history) {
   const GroupHistory& group = history.group;
-  GroupFailures failures;
+  CheckFailures failures;
   std::uint64_t excused = 0;
   std::uint64_t checked = 0;
   for (const GroupCommit& commit : group.commits) {
@@ -138,7 +118,7 @@ CheckVerdict check_one_member(const BrokerHistory& history) {
   const GroupHistory& group = history.group;
   // (generation, partition, offset) -> the first delivery.
   std::map<std::tuple<std::int32_t, std::int32_t, std::int64_t>, const GroupDelivery*> first;
-  GroupFailures failures;
+  CheckFailures failures;
   for (const GroupDelivery& delivery : group.deliveries) {
     auto [it, fresh] = first.try_emplace(
         std::make_tuple(delivery.generation, delivery.partition, delivery.offset), &delivery);
@@ -158,7 +138,7 @@ CheckVerdict check_one_member(const BrokerHistory& history) {
 // end within the bound.
 CheckVerdict check_group_liveness(const BrokerHistory& history, const CheckLimits& limits) {
   const GroupHistory& group = history.group;
-  GroupFailures failures;
+  CheckFailures failures;
   io::Duration slowest;
   for (const auto& [tp, readback] : history.readback) {
     if (tp.topic != group.topic || history.taint.contains(tp)) continue;

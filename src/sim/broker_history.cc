@@ -48,27 +48,6 @@ const ProduceAttempt* find_attempt(const BrokerHistory& history, const RecordId&
   return id.seq < attempts.size() ? &attempts[id.seq] : nullptr;
 }
 
-// Collects the first few failures of one check into its detail line.
-class Failures {
- public:
-  void add(const std::string& what) {
-    count_ += 1;
-    if (count_ <= kShownMax) examples_ += (examples_.empty() ? "" : "; ") + what;
-  }
-  std::uint64_t count() const { return count_; }
-  CheckVerdict verdict(std::string name, const std::string& ok_detail,
-                       const std::string& failed_what) const {
-    if (count_ == 0) return {std::move(name), true, ok_detail};
-    return {std::move(name), false,
-            std::to_string(count_) + " " + failed_what + " (" + examples_ + ")"};
-  }
-
- private:
-  static constexpr std::uint64_t kShownMax = 3;
-  std::uint64_t count_ = 0;
-  std::string examples_;
-};
-
 bool crashed_between(const BrokerHistory& history, io::Instant from, io::Instant to) {
   return std::any_of(history.broker_crashes.begin(), history.broker_crashes.end(),
                      [&](io::Instant crash) { return crash >= from && crash <= to; });
@@ -88,7 +67,7 @@ std::map<std::pair<PartitionKey, std::int64_t>, std::optional<RecordId>> final_l
 // only to a crash after they were sent.
 CheckVerdict check_acked_durable(const BrokerHistory& history) {
   const auto log = final_log(history);
-  Failures failures;
+  CheckFailures failures;
   std::uint64_t checked = 0;
   std::uint64_t acks1_lost = 0;
   std::uint64_t excused = 0;
@@ -131,7 +110,7 @@ CheckVerdict check_acked_durable(const BrokerHistory& history) {
 // (b) Every reader saw at each offset the record the final read-back has there.
 CheckVerdict check_same_record(const BrokerHistory& history) {
   const auto log = final_log(history);
-  Failures failures;
+  CheckFailures failures;
   std::uint64_t compared = 0;
   for (const Observation& seen : history.observations) {
     if (seen.reader == kReadback) continue;
@@ -159,7 +138,7 @@ CheckVerdict check_monotonic(const BrokerHistory& history) {
   for (const SessionStart& start : history.sessions) {
     next[{start.reader, start.session, start.tp}] = start.offset;
   }
-  Failures failures;
+  CheckFailures failures;
   for (const Observation& seen : history.observations) {
     auto expected = next.find({seen.reader, seen.session, seen.tp});
     const std::string who =
@@ -193,7 +172,7 @@ CheckVerdict check_monotonic(const BrokerHistory& history) {
 // (d) Every record served is one a producer sent, byte for byte, on the partition it went to;
 // and never one whose send was refused.
 CheckVerdict check_no_corrupt(const BrokerHistory& history) {
-  Failures failures;
+  CheckFailures failures;
   for (const Observation& seen : history.observations) {
     const std::string where = at_label(seen.tp, seen.offset);
     if (!seen.id) {
@@ -225,7 +204,7 @@ CheckVerdict check_no_corrupt(const BrokerHistory& history) {
 // A record lives at one offset: every reader and its acknowledgement agree where.
 CheckVerdict check_one_offset(const BrokerHistory& history) {
   std::map<RecordId, std::pair<PartitionKey, std::int64_t>> where;
-  Failures failures;
+  CheckFailures failures;
   for (std::uint32_t p = 0; p < history.producers.size(); ++p) {
     const std::vector<ProduceAttempt>& attempts = history.producers[p].attempts;
     for (std::uint64_t seq = 0; seq < attempts.size(); ++seq) {
@@ -259,7 +238,7 @@ CheckVerdict check_acks_unique(const BrokerHistory& history) {
           RecordId{p, seq});
     }
   }
-  Failures failures;
+  CheckFailures failures;
   std::uint64_t reused = 0;
   for (auto& [at, ids] : by_offset) {
     if (ids.size() < 2) continue;
@@ -294,7 +273,7 @@ CheckVerdict check_acks_unique(const BrokerHistory& history) {
 // a record it sent after the heal is in the final log), every consumer has read to the end, and
 // the read-back finished.
 CheckVerdict check_liveness(const BrokerHistory& history, const CheckLimits& limits) {
-  Failures failures;
+  CheckFailures failures;
   const auto log = final_log(history);
   std::set<RecordId> in_log;
   for (const auto& [at, id] : log) {
@@ -360,7 +339,7 @@ CheckVerdict check_liveness(const BrokerHistory& history, const CheckLimits& lim
 
 // (g) At most one leader per term per partition, among the leaders the sampler saw.
 CheckVerdict check_one_leader_per_term(const BrokerHistory& history) {
-  Failures failures;
+  CheckFailures failures;
   for (const std::string& conflict : history.leader_conflicts) failures.add(conflict);
   return failures.verdict("one_leader_per_term",
                           std::to_string(history.leaders.size()) +
@@ -382,7 +361,7 @@ std::int32_t term_of(const ReplicaLog& log, std::int64_t offset) {
 // offset they never agree again (two entries with one offset and term mean identical logs up to
 // there), and up to the lower of their commit indexes they agree everywhere.
 void match_logs(const PartitionKey& tp, const ReplicaLog& a, const ReplicaLog& b,
-                Failures& failures) {
+                CheckFailures& failures) {
   const std::int64_t from = std::max(a.log_start_offset, b.log_start_offset);
   const std::int64_t to = std::min(a.last_offset, b.last_offset);
   const std::int64_t committed = std::min(a.commit_index, b.commit_index);
@@ -408,7 +387,7 @@ void match_logs(const PartitionKey& tp, const ReplicaLog& a, const ReplicaLog& b
 
 // (h) Log matching across the replicas of each partition at the end of the run.
 CheckVerdict check_log_matching(const BrokerHistory& history) {
-  Failures failures;
+  CheckFailures failures;
   std::uint64_t pairs = 0;
   for (const auto& [tp, logs] : history.replica_logs) {
     for (std::size_t i = 0; i < logs.size(); ++i) {

@@ -217,6 +217,27 @@ struct CheckVerdict {
   std::string detail;
 };
 
+// Collects the first few failures of one check into its detail line.
+class CheckFailures {
+ public:
+  void add(const std::string& what) {
+    count_ += 1;
+    if (count_ <= kShownMax) examples_ += (examples_.empty() ? "" : "; ") + what;
+  }
+  std::uint64_t count() const { return count_; }
+  CheckVerdict verdict(std::string name, const std::string& ok_detail,
+                       const std::string& failed_what) const {
+    if (count_ == 0) return {std::move(name), true, ok_detail};
+    return {std::move(name), false,
+            std::to_string(count_) + " " + failed_what + " (" + examples_ + ")"};
+  }
+
+ private:
+  static constexpr std::uint64_t kShownMax = 3;
+  std::uint64_t count_ = 0;
+  std::string examples_;
+};
+
 struct CheckLimits {
   std::uint64_t acked_min = 0;  // acknowledged records the run must reach
   io::Duration liveness_bound;  // after the heal, a first acknowledgement within this

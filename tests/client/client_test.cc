@@ -22,6 +22,7 @@
 #include "client/requests.h"
 #include "sim/sim_node.h"
 #include "sim/sim_world.h"
+#include "sim_broker.h"
 
 namespace strand {
 namespace {
@@ -33,31 +34,9 @@ using client::ProducerOptions;
 using client::ProducerRecord;
 using io::Duration;
 
-constexpr std::uint16_t kPort = 9092;
-
-io::Task<void> run_broker(io::Env& env) {
-  BrokerConfig config;
-  config.listen = io::Address{"broker", kPort};
-  config.data_dir = "data";
-  config.num_partitions = 2;
-  Broker broker(env, config);
-  io::Result<void> started = co_await broker.start();
-  STRAND_ASSERT(started.ok(), "the simulated broker starts");
-  io::Event forever;
-  co_await forever.wait();
-}
-
-io::Task<io::Result<std::unique_ptr<Client>>> connect(io::Env& env) {
-  // Named arguments: GCC 12 miscompiles non-trivial temporaries passed to a coroutine.
-  const io::Address address{"broker", kPort};
-  const client::ClientOptions options;
-  for (int attempt = 0; attempt < 50; ++attempt) {  // the broker boots at the first event
-    io::Result<std::unique_ptr<Client>> connected = co_await Client::connect(env, address, options);
-    if (connected) co_return std::move(connected);
-    co_await env.clock().sleep(Duration::ms(100));
-  }
-  co_return io::Error{io::ErrorKind::kRefused, "broker never listened"};
-}
+using client_test::connect;
+using client_test::kPort;
+using client_test::run_broker;
 
 // A test's body runs on the client node; EXPECTs check, an error return fails the test.
 using Body = io::Task<io::Result<void>> (*)(io::Env&, Client&);

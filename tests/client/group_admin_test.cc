@@ -20,6 +20,7 @@
 #include "client/requests.h"
 #include "sim/sim_node.h"
 #include "sim/sim_world.h"
+#include "sim_broker.h"
 
 namespace strand {
 namespace {
@@ -30,31 +31,9 @@ using client::TopicPartition;
 using io::Duration;
 using protocol::ErrorCode;
 
-constexpr std::uint16_t kPort = 9092;
-
-io::Task<void> run_broker(io::Env& env) {
-  BrokerConfig config;
-  config.listen = io::Address{"broker", kPort};
-  config.data_dir = "data";
-  config.num_partitions = 2;
-  config.group_initial_rebalance_delay_ms = 0;
-  Broker broker(env, config);
-  io::Result<void> started = co_await broker.start();
-  STRAND_ASSERT(started.ok(), "the simulated broker starts");
-  io::Event forever;
-  co_await forever.wait();
-}
-
-io::Task<io::Result<std::unique_ptr<Client>>> connect(io::Env& env) {
-  const io::Address address{"broker", kPort};
-  const client::ClientOptions options;
-  for (int attempt = 0; attempt < 50; ++attempt) {  // the broker boots at the first event
-    io::Result<std::unique_ptr<Client>> connected = co_await Client::connect(env, address, options);
-    if (connected) co_return std::move(connected);
-    co_await env.clock().sleep(Duration::ms(100));
-  }
-  co_return io::Error{io::ErrorKind::kRefused, "broker never listened"};
-}
+using client_test::connect;
+using client_test::kPort;
+using client_test::run_broker;
 
 std::vector<std::byte> assignment_bytes(
     std::int16_t version, const std::map<std::string, std::vector<std::int32_t>>& topics) {
