@@ -70,6 +70,10 @@ io::Result<void> set_group_key(BrokerConfig& config, std::string_view key, std::
   if (key == "offsets.topic.num.partitions") {
     return set_int<std::int32_t>(config.offsets_topic_num_partitions, key, value, 1, 1 << 12);
   }
+  if (key == "offsets.topic.segment.bytes") {
+    return set_int<std::uint64_t>(config.offsets_topic_segment_bytes, key, value, 1024,
+                                  storage::kSegmentBytesMax);
+  }
   if (key == "offsets.topic.replication.factor") {
     std::int16_t factor = 1;
     return set_int<std::int16_t>(factor, key, value, 1, 1);

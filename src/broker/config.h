@@ -44,7 +44,10 @@ struct BrokerConfig {
   std::int32_t group_max_session_timeout_ms = 1'800'000;  // group.max.session.timeout.ms
   std::int32_t group_max_size = 2'147'483'647;            // group.max.size
   std::int32_t offsets_topic_num_partitions = 16;         // offsets.topic.num.partitions
-  std::int64_t offsets_retention_minutes = 10080;         // offsets.retention.minutes
+  // offsets.topic.segment.bytes: __consumer_offsets' segment size; the coordinator compacts a
+  // partition once a segment's worth of records has piled up beyond its last compaction.
+  std::uint64_t offsets_topic_segment_bytes = 100ull << 20;
+  std::int64_t offsets_retention_minutes = 10080;  // offsets.retention.minutes
   std::int64_t offsets_retention_check_interval_ms =
       600'000;                                    // offsets.retention.check.interval.ms
   std::int32_t offset_metadata_max_bytes = 4096;  // offset.metadata.max.bytes

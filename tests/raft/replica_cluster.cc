@@ -92,6 +92,13 @@ io::Task<void> run_retention(Replica* replica, bool* ok, bool* done) {
   *done = true;
 }
 
+io::Task<void> run_advance_log_start(Replica* replica, Offset offset, std::optional<Offset>* out,
+                                     bool* done) {
+  io::Result<Offset> start = co_await replica->advance_log_start(offset);
+  if (start) *out = *start;
+  *done = true;
+}
+
 io::Task<void> run_change(Replica* replica, ConfigChange change, ProposeOutcome* out, bool* done) {
   ProposeOutcome outcome = co_await replica->change_configuration(change, io::Duration::s(10));
   *out = outcome;
@@ -210,6 +217,14 @@ bool ReplicaCluster::apply_retention(NodeId id) {
   g_slots.at(id).scope->spawn(run_retention(replica(id), &ok, &done));
   const bool finished = world_.run_until([&] { return done; }, io::Duration::s(60));
   return finished && ok;
+}
+
+std::optional<Offset> ReplicaCluster::advance_log_start(NodeId id, Offset offset) {
+  std::optional<Offset> start;
+  bool done = false;
+  g_slots.at(id).scope->spawn(run_advance_log_start(replica(id), offset, &start, &done));
+  const bool finished = world_.run_until([&] { return done; }, io::Duration::s(60));
+  return finished ? start : std::nullopt;
 }
 
 ProposeOutcome ReplicaCluster::change_configuration(NodeId id, ConfigChange change) {

@@ -75,6 +75,8 @@ class ReplicaCluster {
   ProposeOutcome change_configuration(NodeId id, ConfigChange change);
   // Runs the replica's retention on `id` to completion; false if it failed.
   bool apply_retention(NodeId id);
+  // Runs Replica::advance_log_start(offset) on `id` to completion: the new log start, if it ran.
+  std::optional<Offset> advance_log_start(NodeId id, Offset offset);
 
   // Runs until every replica is up and all agree on the leader's log end as high watermark.
   bool wait_converged(io::Duration limit);

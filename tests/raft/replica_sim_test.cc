@@ -272,6 +272,57 @@ TEST(RaftReplica, FollowerBehindRetentionRestartsAtLeaderLogStart) {
   }
 }
 
+// The leader moves its log start into the middle of a segment (DeleteRecords, the group
+// coordinator's compaction); followers follow at their next retention check, never past their
+// own high watermark, and a follower may not move it itself.
+TEST(RaftReplica, FollowersFollowTheLeadersLogStart) {
+  for (std::uint64_t seed : seeds(850)) {
+    const std::string where = rerun(seed);
+    ClusterOptions options;
+    options.log.segment_bytes = 1024;
+    ReplicaCluster cluster(seed, options);
+    ASSERT_TRUE(cluster.wait_for_leader(Duration::s(30))) << where;
+    const NodeId leader = *cluster.leader();
+    const NodeId follower = leader % kBrokers + 1;
+    Stream stream;
+    cluster.start_stream(leader, stream, 1, 40, Duration::s(10));
+    ASSERT_TRUE(cluster.wait_stream(stream, Duration::s(60))) << where;
+    ASSERT_EQ(stream.acked.size(), 40u) << where;
+    ASSERT_TRUE(cluster.wait_converged(Duration::s(30))) << where << cluster.describe();
+    EXPECT_FALSE(cluster.advance_log_start(follower, stream.acked[10].base_offset))
+        << where << ": only the leader moves the log start";
+    const Offset target = stream.acked[25].base_offset;
+    const Offset beyond = cluster.replica(leader)->high_watermark() + 100;
+    std::optional<Offset> start = cluster.advance_log_start(leader, target);
+    ASSERT_TRUE(start) << where;
+    EXPECT_EQ(*start, target) << where;
+    EXPECT_EQ(cluster.replica(leader)->core().log_start_offset(), target) << where;
+    std::optional<Offset> capped = cluster.advance_log_start(leader, beyond);
+    ASSERT_TRUE(capped) << where;
+    EXPECT_EQ(*capped, cluster.replica(leader)->high_watermark()) << where << ": capped";
+    // A heartbeat or append carries the new start; then the followers' retention check.
+    Stream more;
+    cluster.start_stream(leader, more, 1, 3, Duration::s(10));
+    ASSERT_TRUE(cluster.wait_stream(more, Duration::s(60))) << where;
+    ASSERT_TRUE(cluster.wait_converged(Duration::s(30))) << where << cluster.describe();
+    const Offset leader_start = cluster.replica(leader)->log().log_start_offset();
+    for (NodeId id = 1; id <= kBrokers; ++id) {
+      if (id == leader) continue;
+      ASSERT_TRUE(cluster.apply_retention(id)) << where;
+      EXPECT_EQ(cluster.replica(id)->log().log_start_offset(), leader_start)
+          << where << " node " << id;
+      EXPECT_EQ(cluster.replica(id)->core().log_start_offset(), leader_start) << where;
+    }
+    std::optional<std::string> problem = check_logs(cluster.read_logs(), more.acked);
+    EXPECT_FALSE(problem) << where << ": " << *problem;
+    cluster.crash(follower);
+    cluster.restart(follower);
+    ASSERT_TRUE(cluster.wait_converged(Duration::s(60))) << where << cluster.describe();
+    EXPECT_EQ(cluster.replica(follower)->log().log_start_offset(), leader_start) << where;
+    EXPECT_FALSE(cluster.violation()) << where << ": " << *cluster.violation();
+  }
+}
+
 // A configuration entry in the log wins over the bootstrap after a restart of every broker:
 // the group shrunk to two voters stays shrunk, and still commits.
 TEST(RaftReplica, ConfigurationEntriesAreReplayedOnOpen) {

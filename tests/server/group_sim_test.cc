@@ -294,5 +294,140 @@ TEST(GroupSim, SilentMemberExpiresThenItsOffsetsDoAfterRetention) {
   EXPECT_EQ(t.groups_after_retention, 0u) << "an Empty group without offsets is removed";
 }
 
+// One __consumer_offsets partition with 2 KiB segments: the coordinator compacts it many times.
+io::Task<void> run_compacting_broker(io::Env& env) {
+  BrokerConfig config = group_config();
+  config.offsets_topic_num_partitions = 1;
+  config.offsets_topic_segment_bytes = 2048;
+  return testing::serve_until_crashed(env, std::move(config));
+}
+
+io::Task<io::Result<std::pair<std::int64_t, std::int64_t>>> offsets_log_bounds(
+    client::KafkaConnection& connection) {
+  std::pair<std::int64_t, std::int64_t> bounds{-1, -1};
+  for (const std::int64_t timestamp : {protocol::kEarliestTimestamp, protocol::kLatestTimestamp}) {
+    protocol::ListOffsetsRequest request;
+    request.topics.push_back({"__consumer_offsets", {{0, -1, timestamp}}});
+    io::Result<protocol::ListOffsetsResponse> response =
+        co_await client::list_offsets(connection, request);
+    if (!response) co_return std::move(response).error();
+    const protocol::ListOffsetsPartitionResponse& answer = response->topics.at(0).partitions.at(0);
+    if (answer.error_code != 0)
+      co_return failed("list offsets: " + std::to_string(answer.error_code));
+    (timestamp == protocol::kEarliestTimestamp ? bounds.first : bounds.second) = answer.offset;
+  }
+  co_return bounds;
+}
+
+struct Compacted {
+  Member member;
+  std::int64_t log_start = -1;
+  std::int64_t log_end = -1;
+  std::int16_t delete_error = -1;
+};
+
+constexpr int kCommits = 400;
+
+// A member commits kCommits times, a standalone group as often, and a third group commits once
+// and is deleted early on: its tombstones must keep it deleted once its records are compacted away.
+io::Task<io::Result<Compacted>> commit_many(io::Env* env) {
+  io::Result<std::unique_ptr<client::KafkaConnection>> connection = co_await connect(*env);
+  if (!connection) co_return std::move(connection).error();
+  client::KafkaConnection& kafka = **connection;
+  Compacted out;
+  protocol::CreateTopicsRequest create;
+  create.topics.push_back({"events", 1, 1, {}, {}});
+  io::Result<protocol::CreateTopicsResponse> created =
+      co_await client::create_topics(kafka, create);
+  if (!created) co_return std::move(created).error();
+  const Member standalone{"", -1};
+  io::Result<std::int16_t> once = co_await commit(kafka, "deleted", standalone, 5);
+  if (!once || *once != 0) co_return failed("commit of the group to delete");
+  protocol::DeleteGroupsRequest remove{{"deleted"}};
+  io::Result<protocol::DeleteGroupsResponse> removed =
+      co_await client::delete_groups(kafka, remove);
+  if (!removed) co_return std::move(removed).error();
+  out.delete_error = removed->results.at(0).error_code;
+  io::Result<Member> member = co_await join_and_sync(kafka, "readers");
+  if (!member) co_return std::move(member).error();
+  out.member = *member;
+  for (int i = 1; i <= kCommits; ++i) {
+    io::Result<std::int16_t> committed_error = co_await commit(kafka, "readers", out.member, i);
+    if (!committed_error || *committed_error != 0) co_return failed("commit " + std::to_string(i));
+    io::Result<std::int16_t> other = co_await commit(kafka, "standalone", standalone, 1000 + i);
+    if (!other || *other != 0) co_return failed("standalone commit " + std::to_string(i));
+    if (i % 50 == 0) {
+      io::Result<std::int16_t> beat = co_await heartbeat(kafka, "readers", out.member);
+      if (!beat || *beat != 0) co_return failed("heartbeat");
+    }
+  }
+  io::Result<std::pair<std::int64_t, std::int64_t>> bounds = co_await offsets_log_bounds(kafka);
+  if (!bounds) co_return std::move(bounds).error();
+  out.log_start = bounds->first;
+  out.log_end = bounds->second;
+  co_return std::move(out);
+}
+
+struct Reloaded {
+  std::int64_t readers = -1;
+  std::int64_t standalone = -1;
+  std::int64_t deleted = -1;
+  std::int16_t heartbeat = -1;
+  std::size_t groups = 0;
+};
+
+io::Task<io::Result<Reloaded>> read_back(io::Env* env, Member member) {
+  io::Result<std::unique_ptr<client::KafkaConnection>> connection = co_await connect(*env);
+  if (!connection) co_return std::move(connection).error();
+  client::KafkaConnection& kafka = **connection;
+  Reloaded out;
+  for (auto [group, slot] :
+       {std::pair{"readers", &out.readers}, std::pair{"standalone", &out.standalone},
+        std::pair{"deleted", &out.deleted}}) {
+    io::Result<std::int64_t> offset = co_await committed(kafka, group);
+    if (!offset) co_return std::move(offset).error();
+    *slot = *offset;
+  }
+  io::Result<std::int16_t> beat = co_await heartbeat(kafka, "readers", member);
+  if (!beat) co_return std::move(beat).error();
+  out.heartbeat = *beat;
+  protocol::ListGroupsRequest list;
+  io::Result<protocol::ListGroupsResponse> groups = co_await client::list_groups(kafka, list);
+  if (!groups) co_return std::move(groups).error();
+  out.groups = groups->groups.size();
+  co_return std::move(out);
+}
+
+// __consumer_offsets does not grow without bound: 801 commits of two groups leave a log of about
+// a segment and the live records, and a restart replays the compacted log to the same state.
+TEST(GroupSim, CompactionBoundsTheOffsetsLogAndKeepsTheState) {
+  sim::SimWorld world(23);
+  sim::SimNode broker(world, sim::NodeId{0}, "broker", run_compacting_broker);
+  sim::SimNode consumer(world, sim::NodeId{1}, "consumer");
+  io::Result<io::Result<Compacted>> result =
+      world.run_task(consumer, commit_many(&consumer.env()), Duration::s(120));
+  ASSERT_TRUE(result.ok()) << result.error().to_string();
+  ASSERT_TRUE(result->ok()) << result->error().to_string();
+  const Compacted& c = **result;
+  EXPECT_EQ(c.delete_error, 0);
+  EXPECT_GE(c.log_end, 2 * kCommits) << "every commit is a record";
+  EXPECT_GT(c.log_start, c.log_end / 2) << "compaction moved the log start";
+  // A 2 KiB segment holds about 20 commit records: the rest are the live records and a segment.
+  EXPECT_LT(c.log_end - c.log_start, 60);
+  broker.crash();
+  world.run_for(Duration::ms(100));
+  broker.restart();
+  io::Result<io::Result<Reloaded>> after =
+      world.run_task(consumer, read_back(&consumer.env(), c.member), Duration::s(60));
+  ASSERT_TRUE(after.ok()) << after.error().to_string();
+  ASSERT_TRUE(after->ok()) << after->error().to_string();
+  const Reloaded& r = **after;
+  EXPECT_EQ(r.readers, kCommits);
+  EXPECT_EQ(r.standalone, 1000 + kCommits);
+  EXPECT_EQ(r.deleted, -1) << "a deleted group stays deleted";
+  EXPECT_EQ(r.heartbeat, 0) << "the member of the settled generation is restored";
+  EXPECT_EQ(r.groups, 2u);
+}
+
 }  // namespace
 }  // namespace strand

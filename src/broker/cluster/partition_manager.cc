@@ -138,6 +138,27 @@ io::Task<io::Result<std::vector<std::byte>>> Partition::read(std::int64_t offset
   co_return std::move(bytes);
 }
 
+io::Task<io::Result<std::int64_t>> Partition::delete_records_before(std::int64_t offset) {
+  if (closing_) co_return io::Error{io::ErrorKind::kNotFound, "partition is being deleted"};
+  operations_in_flight_ += 1;
+  io::Result<std::int64_t> start = log_.log_start_offset();
+  if (replica_) {
+    io::Result<std::int64_t> advanced = co_await replica_->advance_log_start(offset);
+    start = std::move(advanced);
+  } else {
+    io::Result<void> moved =
+        co_await log_.advance_start_offset(std::min(offset, log_.high_watermark()));
+    if (moved) {
+      start = log_.log_start_offset();
+    } else {
+      start = std::move(moved).error();
+    }
+  }
+  operations_in_flight_ -= 1;
+  operation_done_.notify_all();
+  co_return std::move(start);
+}
+
 io::Task<io::Result<std::optional<Partition::TimestampedOffset>>> Partition::offset_for_timestamp(
     std::int64_t timestamp) {
   if (closing_) co_return io::Error{io::ErrorKind::kNotFound, "partition is being deleted"};

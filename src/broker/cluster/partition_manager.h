@@ -64,6 +64,12 @@ class Partition {
   // none at or beyond the high watermark. Errors: kOutOfRange, kCorrupt, kIoError, kNotFound.
   io::Task<io::Result<std::vector<std::byte>>> read(std::int64_t offset, std::uint32_t bytes_max);
 
+  // Moves the log start offset forward to `offset` (Kafka's DeleteRecords), at most to the high
+  // watermark: records below it are no longer served, and segments wholly below it are removed.
+  // Returns the log start offset after the move. Errors: kUnavailable on a follower (followers
+  // follow their leader's log start), kNotFound once the partition is being deleted, the log's.
+  io::Task<io::Result<std::int64_t>> delete_records_before(std::int64_t offset);
+
   // The first visible record with timestamp >= `timestamp`: its offset and its timestamp (for a
   // compressed batch, the batch's largest timestamp).
   struct TimestampedOffset {

@@ -89,12 +89,13 @@ io::Task<io::Result<void>> Coordinator::start() {
   if (topic && !partitions_.clustered()) {
     offsets_partitions_ = topic->partitions;
     for (std::int32_t partition = 0; partition < offsets_partitions_; ++partition) {
-      io::Result<std::vector<std::shared_ptr<Entry>>> loaded = co_await load_partition(partition);
+      io::Result<Loaded> loaded = co_await load_partition(partition);
       if (!loaded) co_return std::move(loaded).error();
-      for (std::shared_ptr<Entry>& entry : *loaded) {
+      for (std::shared_ptr<Entry>& entry : loaded->groups) {
         const std::string id = entry->group.id();
         groups_[id] = std::move(entry);
       }
+      growth_[partition] = loaded->growth;
     }
     spdlog::info("group coordinator: loaded {} groups from {} partitions of {}", groups_.size(),
                  offsets_partitions_, kOffsetsTopic);
@@ -105,32 +106,62 @@ io::Task<io::Result<void>> Coordinator::start() {
   co_return io::ok();
 }
 
-io::Task<io::Result<std::vector<std::shared_ptr<Coordinator::Entry>>>> Coordinator::load_partition(
-    std::int32_t index) {
-  std::vector<std::shared_ptr<Entry>> loaded;
+io::Task<io::Result<Coordinator::Loaded>> Coordinator::load_partition(std::int32_t index) {
+  Loaded loaded;
   std::shared_ptr<cluster::Partition> partition =
       partitions_.find(storage::TopicPartition{kOffsetsTopic, index});
-  if (!partition) co_return loaded;
+  if (!partition) co_return std::move(loaded);
   ReplayResult state;
-  std::int64_t offset = partition->log_start_offset();
-  const std::int64_t end = partition->high_watermark();
-  for (std::uint64_t rounds = 0; offset < end; ++rounds) {
+  io::Result<Replayed> replayed = co_await replay_range(*partition, partition->log_start_offset(),
+                                                        partition->high_watermark(), state);
+  if (!replayed) co_return std::move(replayed).error();
+  prune_empty(state);
+  if (state.skipped > 0) {
+    spdlog::warn("{}-{}: {} records did not decode and were skipped", kOffsetsTopic, index,
+                 state.skipped);
+  }
+  loaded.growth.records = state.records;
+  loaded.growth.bytes = replayed->bytes;
+  for (auto& [group_id, replayed_group] : state.groups) {
+    GroupValue metadata = replayed_group.metadata.value_or(GroupValue{});
+    auto entry =
+        std::make_shared<Entry>(Group::restored(group_id, limits_, env_.rng(), metadata, now()));
+    for (const auto& [tp, value] : replayed_group.offsets.all()) {
+      entry->group.offsets().put(tp, value);
+    }
+    loaded.growth.live_records +=
+        (replayed_group.metadata ? 1 : 0) + replayed_group.offsets.all().size();
+    loaded.groups.push_back(std::move(entry));
+  }
+  co_return std::move(loaded);
+}
+
+io::Task<io::Result<Coordinator::Replayed>> Coordinator::replay_range(cluster::Partition& partition,
+                                                                      std::int64_t from,
+                                                                      std::int64_t to,
+                                                                      ReplayResult& state) {
+  Replayed replayed{from, 0};
+  for (std::uint64_t rounds = 0; replayed.next < to; ++rounds) {
     STRAND_ASSERT(rounds < (1ull << 40), "each read moves forward");
-    io::Result<std::vector<std::byte>> bytes = co_await partition->read(offset, kLoadReadBytes);
+    io::Result<std::vector<std::byte>> bytes =
+        co_await partition.read(replayed.next, kLoadReadBytes);
     if (!bytes) co_return std::move(bytes).error();
     std::span<const std::byte> rest(*bytes);
-    const std::int64_t before = offset;
+    const std::int64_t before = replayed.next;
     while (!rest.empty()) {
       io::Result<std::uint32_t> size = protocol::RecordBatchView::peek_size(rest);
       if (!size || *size > rest.size()) break;
       io::Result<protocol::RecordBatchView> batch =
           protocol::RecordBatchView::parse(rest.first(*size), protocol::BatchOrigin::kLog);
       if (!batch) co_return std::move(batch).error();
-      offset = batch->last_offset() + 1;
+      replayed.next = batch->last_offset() + 1;
+      replayed.bytes += *size;
       rest = rest.subspan(*size);
+      if (batch->control()) continue;  // Raft's, not the coordinator's
       io::Result<std::vector<protocol::Record>> records = protocol::read_records(*batch);
       if (!records) {
-        spdlog::warn("{}-{}: skipping batch at {}: {}", kOffsetsTopic, index, batch->base_offset(),
+        spdlog::warn("{}-{}: skipping batch at {}: {}", kOffsetsTopic,
+                     partition.topic_partition().partition, batch->base_offset(),
                      records.error().to_string());
         continue;
       }
@@ -138,21 +169,9 @@ io::Task<io::Result<std::vector<std::shared_ptr<Coordinator::Entry>>>> Coordinat
         apply_record(state, record.key, record.value);
       }
     }
-    if (offset == before) break;  // nothing readable: the log ends here for us
+    if (replayed.next == before) break;  // nothing readable: the log ends here for us
   }
-  prune_empty(state);
-  if (state.skipped > 0) {
-    spdlog::warn("{}-{}: {} records did not decode and were skipped", kOffsetsTopic, index,
-                 state.skipped);
-  }
-  for (auto& [group_id, replayed] : state.groups) {
-    GroupValue metadata = replayed.metadata.value_or(GroupValue{});
-    auto entry =
-        std::make_shared<Entry>(Group::restored(group_id, limits_, env_.rng(), metadata, now()));
-    for (const auto& [tp, value] : replayed.offsets.all()) entry->group.offsets().put(tp, value);
-    loaded.push_back(std::move(entry));
-  }
-  co_return loaded;
+  co_return std::move(replayed);
 }
 
 ErrorCode Coordinator::admit(const std::string& group_id) const {
@@ -228,7 +247,7 @@ void Coordinator::check_ownership() {
 }
 
 io::Task<void> Coordinator::load_owned(std::int32_t partition, std::int32_t epoch) {
-  io::Result<std::vector<std::shared_ptr<Entry>>> loaded = co_await load_partition(partition);
+  io::Result<Loaded> loaded = co_await load_partition(partition);
   loads_running_.erase(partition);
   auto it = owned_.find(partition);
   const bool current = it != owned_.end() && it->second.epoch == epoch && accepting_;
@@ -240,13 +259,14 @@ io::Task<void> Coordinator::load_owned(std::int32_t partition, std::int32_t epoc
   }
   // A load for a leadership that is over installs nothing; the next check loads again.
   if (!current) co_return;
-  for (std::shared_ptr<Entry>& entry : *loaded) {
+  for (std::shared_ptr<Entry>& entry : loaded->groups) {
     const std::string id = entry->group.id();
     groups_[id] = std::move(entry);
   }
   it->second.loaded = true;
+  growth_[partition] = loaded->growth;
   spdlog::info("group coordinator: leading {}-{} in epoch {}, {} groups loaded", kOffsetsTopic,
-               partition, epoch, loaded->size());
+               partition, epoch, loaded->groups.size());
   deadlines_changed_.notify_all();
 }
 
@@ -258,6 +278,7 @@ void Coordinator::unload_all() {
 
 void Coordinator::unload(std::int32_t partition) {
   owned_.erase(partition);
+  growth_.erase(partition);
   std::vector<std::shared_ptr<Entry>> dropped;
   for (auto it = groups_.begin(); it != groups_.end();) {
     if (partition_of(it->first) != partition) {
@@ -299,7 +320,9 @@ io::Task<protocol::ErrorCode> Coordinator::ensure_offsets_topic() {
   if (partitions_.catalog().find(kOffsetsTopic)) co_return ErrorCode::kNone;
   io::Mutex::Guard guard = co_await creating_topic_.lock();
   if (partitions_.catalog().find(kOffsetsTopic)) co_return ErrorCode::kNone;
-  std::map<std::string, std::string> configs{{"retention.ms", "-1"}};
+  std::map<std::string, std::string> configs{
+      {"retention.ms", "-1"},
+      {"segment.bytes", std::to_string(config_.offsets_topic_segment_bytes)}};
   std::string name = kOffsetsTopic;
   const std::int16_t replication = offsets_replication_factor();
   cluster::TopicError created =
@@ -366,6 +389,14 @@ io::Task<void> Coordinator::persist(std::shared_ptr<Entry> entry, Persist persis
 
 io::Task<io::Result<void>> Coordinator::write(std::int32_t partition,
                                               std::vector<protocol::Record> records) {
+  io::Result<storage::AppendResult> appended =
+      co_await append_records(partition, std::move(records));
+  if (!appended) co_return std::move(appended).error();
+  co_return io::ok();
+}
+
+io::Task<io::Result<storage::AppendResult>> Coordinator::append_records(
+    std::int32_t partition, std::vector<protocol::Record> records) {
   const ErrorCode ensured = co_await ensure_offsets_topic();
   if (ensured != ErrorCode::kNone) {
     co_return io::Error{io::ErrorKind::kIoError, std::string(kOffsetsTopic) + " is unavailable"};
@@ -377,10 +408,11 @@ io::Task<io::Result<void>> Coordinator::write(std::int32_t partition,
                                                       std::to_string(partition) + " is missing"};
   }
   std::vector<std::byte> batch = protocol::build_batch(records);
+  const std::uint64_t batch_bytes = batch.size();
   io::Result<storage::AppendResult> appended =
       co_await target->append(std::move(batch), cluster::Acks::kAll);
-  if (!appended) co_return std::move(appended).error();
-  co_return io::ok();
+  if (appended) grew(partition, records.size(), batch_bytes);
+  co_return std::move(appended);
 }
 
 io::Task<void> Coordinator::timer_loop() {

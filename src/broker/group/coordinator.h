@@ -26,6 +26,7 @@
 #include "broker/cluster/partition_manager.h"
 #include "broker/config.h"
 #include "broker/group/group.h"
+#include "broker/group/replay.h"
 #include "broker/protocol/batch_builder.h"
 #include "broker/protocol/delete_groups.h"
 #include "broker/protocol/describe_groups.h"
@@ -117,6 +118,27 @@ class Coordinator {
     bool loaded = false;
   };
 
+  // How much of a __consumer_offsets partition's log is more than its compacted state. The
+  // partition is compacted (its live records written again, then the log start moved to them)
+  // once a segment's worth of bytes came after the last compaction and at least half of its
+  // records are dead, so the log holds at most about two segments and the live state.
+  struct Growth {
+    std::uint64_t records = 0;  // from the log start to the end
+    std::uint64_t bytes = 0;
+    std::uint64_t live_records = 0;     // at the last load or compaction
+    std::uint64_t compacted_bytes = 0;  // what the last compaction wrote
+    std::uint64_t retry_at_bytes = 0;   // after a compaction that could not run
+    bool compacting = false;
+  };
+  struct Loaded {
+    std::vector<std::shared_ptr<Entry>> groups;
+    Growth growth;
+  };
+  struct Replayed {
+    std::int64_t next = 0;  // the offset after the last batch read
+    std::uint64_t bytes = 0;
+  };
+
   Now now();
   // Whether requests for `group_id` are served here now: kNone, COORDINATOR_NOT_AVAILABLE after
   // stop_waiting(), and in a cluster NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS.
@@ -137,8 +159,19 @@ class Coordinator {
   void dispatch(Entry& entry);
   io::Task<void> persist(std::shared_ptr<Entry> entry, Persist persist);
   io::Task<io::Result<void>> write(std::int32_t partition, std::vector<protocol::Record> records);
+  // write() with the offsets the records got. REQUIRES: the partition's write lock is held.
+  io::Task<io::Result<storage::AppendResult>> append_records(std::int32_t partition,
+                                                             std::vector<protocol::Record> records);
   // Replays `partition` up to its high watermark into groups not installed yet.
-  io::Task<io::Result<std::vector<std::shared_ptr<Entry>>>> load_partition(std::int32_t partition);
+  io::Task<io::Result<Loaded>> load_partition(std::int32_t partition);
+  // Applies the records of [from, to) to `state` (control batches skipped).
+  io::Task<io::Result<Replayed>> replay_range(cluster::Partition& partition, std::int64_t from,
+                                              std::int64_t to, ReplayResult& state);
+  // Counts an appended batch, and starts a compaction when one is due.
+  void grew(std::int32_t partition, std::uint64_t records, std::uint64_t bytes);
+  io::Task<void> compact(std::int32_t partition, std::int32_t epoch);
+  io::Task<io::Result<void>> rewrite_live(std::int32_t partition, std::int32_t epoch,
+                                          cluster::Partition& target, const ReplayResult& state);
   io::Task<void> timer_loop();
   io::Task<void> retention_loop();
   void tick_due();
@@ -154,6 +187,7 @@ class Coordinator {
   bool accepting_ = true;
   std::map<std::string, std::shared_ptr<Entry>> groups_;
   std::map<std::int32_t, Ownership> owned_;  // cluster mode: by __consumer_offsets partition
+  std::map<std::int32_t, Growth> growth_;    // the partitions loaded here
   std::set<std::int32_t> loads_running_;
   RequestId next_request_id_ = 1;
   std::map<RequestId, std::shared_ptr<Waiting<JoinResult>>> waiting_joins_;

@@ -185,6 +185,9 @@ class RaftCore {
   Term last_term() const { return log_.last_term(); }
   // The end of what this node has durably written (the leader's own match offset).
   Offset persisted_offset() const { return persisted_offset_; }
+  // Followers: the highest log start offset a leader sent (Kafka's KIP-107: followers drop what
+  // the leader deleted). Entries below it are committed, so any leader's value is safe to follow.
+  Offset leader_log_start_offset() const { return leader_log_start_offset_; }
   const TermIndex& term_index() const { return log_; }
   const Configuration& configuration() const { return configurations_.latest(); }
   const ConfigurationHistory& configuration_history() const { return configurations_; }
@@ -266,6 +269,7 @@ class RaftCore {
   NodeId leader_ = kNoNode;
   Role role_ = Role::kFollower;
   Offset commit_index_ = -1;
+  Offset leader_log_start_offset_ = 0;
   Offset persisted_offset_ = -1;
 
   std::int32_t election_elapsed_ = 0;   // ticks since the leader was heard (leader: since the

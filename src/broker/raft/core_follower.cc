@@ -14,6 +14,7 @@ void RaftCore::handle_append_request(const Message& message, const AppendRequest
   leader_ = message.from;
   election_elapsed_ = 0;
   if (!valid_append(message, request)) return;
+  leader_log_start_offset_ = std::max(leader_log_start_offset_, request.log_start_offset);
   if (!matches_prev(request)) {
     if (request.prev_offset != request.log_start_offset - 1) {
       reject_append(message, request);

@@ -449,13 +449,46 @@ io::Task<io::Result<storage::RetentionResult>> Replica::apply_retention() {
     fail(removed.error());
     co_return std::move(removed).error();
   }
+  follow_log_start_in_core();
+  if (core_->role() != Role::kLeader &&
+      core_->leader_log_start_offset() > log_->log_start_offset()) {
+    io::Result<void> moved = co_await move_log_start(core_->leader_log_start_offset());
+    if (!moved) co_return std::move(moved).error();
+  }
+  co_return std::move(removed);
+}
+
+io::Task<io::Result<Offset>> Replica::advance_log_start(Offset offset) {
+  if (failed_ || stopping_) co_return io::Error{io::ErrorKind::kClosed, "replica stopped"};
+  if (core_->role() != Role::kLeader) {
+    co_return io::Error{io::ErrorKind::kUnavailable, "not the leader"};
+  }
+  io::Result<void> moved = co_await move_log_start(offset);
+  if (!moved) co_return std::move(moved).error();
+  co_return log_->log_start_offset();
+}
+
+io::Task<io::Result<void>> Replica::move_log_start(Offset offset) {
+  // Only committed and durable entries may go: the core's log start never passes them.
+  const Offset upper = std::min(high_watermark_, core_->persisted_offset() + 1);
+  const Offset target = std::min(offset, upper);
+  if (target <= log_->log_start_offset()) co_return io::ok();
+  io::Result<void> moved = co_await log_->advance_start_offset(target);
+  if (!moved) {
+    fail(moved.error());
+    co_return std::move(moved).error();
+  }
+  follow_log_start_in_core();
+  co_return io::ok();
+}
+
+void Replica::follow_log_start_in_core() {
   const Offset start = log_->log_start_offset();
   if (start > core_->log_start_offset() &&
       start <= std::min(core_->commit_index(), core_->persisted_offset()) + 1) {
     core_->advance_log_start_offset(start);
     wake_.notify_all();
   }
-  co_return std::move(removed);
 }
 
 io::Task<ProposeOutcome> Replica::change_configuration(ConfigChange change, io::Duration timeout) {

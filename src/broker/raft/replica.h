@@ -123,7 +123,15 @@ class Replica {
   // Applies the log's retention (LogConfig) to segments wholly below the high watermark, and
   // moves the core's log start offset with it: followers that lack the deleted entries are
   // moved forward. Returns what was removed. Errors: the log's (the replica fails).
+  // A follower also drops what its leader deleted (leader_log_start_offset), up to its own high
+  // watermark.
   io::Task<io::Result<storage::RetentionResult>> apply_retention();
+
+  // Moves the log start offset forward to `offset`, but not past the high watermark (Kafka's
+  // DeleteRecords: only committed entries go); followers follow at their next retention check.
+  // Returns the log start offset after the move. Errors: kUnavailable unless this replica leads;
+  // the log's (the replica fails).
+  io::Task<io::Result<Offset>> advance_log_start(Offset offset);
 
   Role role() const { return core_->role(); }
   NodeId leader() const { return core_->leader(); }
@@ -167,6 +175,9 @@ class Replica {
   void expose_commit(Offset committed);
   io::Task<io::Result<void>> checkpoint_high_watermark();
   void fail(const io::Error& error);
+  // Moves the log's start to min(`offset`, what is committed and durable here), then the core's.
+  io::Task<io::Result<void>> move_log_start(Offset offset);
+  void follow_log_start_in_core();
   io::Task<ProposeOutcome> await_settled(ProposeOutcome outcome, Acks acks, io::Duration timeout);
   // What a waiting proposal learns now; nullopt while undecided.
   std::optional<ReplicaError> settled(const ProposeOutcome& proposal, Acks acks) const;
