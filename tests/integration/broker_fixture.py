@@ -312,6 +312,16 @@ class Checks:
         return 0
 
 
+def offsets_partition_of(group, partitions=16):
+    """The __consumer_offsets partition Kafka (and Strand) keep `group` on:
+    abs(groupId.hashCode()) % partitions, with Java's String.hashCode (UTF-16 code units; the
+    group ids of these tests are ASCII)."""
+    value = 0
+    for char in group:
+        value = (31 * value + ord(char)) & 0xFFFFFFFF
+    return (value & 0x7FFFFFFF) % partitions
+
+
 def wait_until(predicate, timeout_s, what, interval_s=0.1):
     """Polls predicate() until it returns a truthy value; fails naming `what` after timeout_s."""
     deadline = time.monotonic() + timeout_s

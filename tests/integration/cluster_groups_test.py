@@ -7,7 +7,8 @@ replicated topic; the test SIGKILLs the group's coordinator while they consume a
 group goes on under the new coordinator, and no committed offset moves backwards. Afterwards
 every record has been consumed, the group's committed offsets are the log end, a second group
 reads the topic independently from the start, and a consumer that commits, closes and starts
-again resumes after its last commit. kafka-python's group consumer (which hands the records of
+again resumes after its last commit; __consumer_offsets (4 KiB segments) is compacted by its
+coordinator, and a new coordinator replays the compacted log to the same offsets. kafka-python's group consumer (which hands the records of
 control batches to the application, so the broker must not send Raft's) reads every record once
 and commits. Prints how long the group's commits stopped."""
 
@@ -19,21 +20,12 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from kafka import KafkaConsumer
 
-from broker_fixture import Checks, unique_topic, wait_until
+from broker_fixture import Checks, offsets_partition_of, unique_topic, wait_until
 from cluster_test import NODES, Cluster, partition_view
 
 PARTITIONS = 6
 RECORDS = 3000
 OFFSETS_TOPIC = "__consumer_offsets"
-
-
-def java_hash(text):
-    """Java's String.hashCode, which Kafka uses to place a group on a __consumer_offsets
-    partition (UTF-16 code units; group ids here are ASCII)."""
-    value = 0
-    for char in text:
-        value = (31 * value + ord(char)) & 0xFFFFFFFF
-    return value
 
 
 def coordinator_of(bootstrap, group):
@@ -44,7 +36,7 @@ def coordinator_of(bootstrap, group):
     partitions = metadata.topics[OFFSETS_TOPIC].partitions
     if not partitions:
         return None
-    index = (java_hash(group) & 0x7FFFFFFF) % len(partitions)
+    index = offsets_partition_of(group, len(partitions))
     leader = partitions[index].leader
     return leader if leader in NODES else None
 
@@ -165,7 +157,9 @@ class Member:
 
 def main():
     checks = Checks("cluster_groups")
-    cluster = Cluster()
+    # Small __consumer_offsets segments: the coordinator compacts the group's partition often,
+    # also across the kill.
+    cluster = Cluster({"offsets.topic.segment.bytes": 4096})
     state = {}
     try:
         def registered():
@@ -293,6 +287,29 @@ def main():
             assert resumed == expected, f"resumed at {resumed}, want {expected}"
             return f"resumed at the committed offsets {positions}"
 
+        def compacted_offsets_survive_a_kill():
+            # resume_after_commit committed 500 times: the group's __consumer_offsets partition
+            # was compacted many times (4 KiB segments), and a new coordinator replays the
+            # compacted log to the same offsets.
+            name = "cluster-group-resume"
+            index = offsets_partition_of(name)
+            watcher = Consumer({"bootstrap.servers": cluster.bootstrap(), "group.id": "watcher"})
+            low, high = watcher.get_watermark_offsets(TopicPartition(OFFSETS_TOPIC, index),
+                                                      timeout=10)
+            watcher.close()
+            assert high >= 500 and 0 < low and high - low < 200, (low, high)
+            before = wait_until(lambda: committed(cluster.bootstrap(), name, topic), 30,
+                                "committed offsets")
+            victim = wait_until(lambda: coordinator_of(cluster.bootstrap(), name), 30,
+                                "a coordinator")
+            cluster.brokers[victim].kill()
+            after = wait_until(lambda: committed(cluster.bootstrap(), name, topic), 60,
+                               "committed offsets from the new coordinator")
+            cluster.brokers[victim].restart()
+            assert after == before, f"before the kill {before}, after {after}"
+            return (f"__consumer_offsets-{index}: log start {low}, end {high}; coordinator "
+                    f"{victim} killed, the offsets came back the same")
+
         def kafka_python_group():
             consumer = KafkaConsumer(topic, bootstrap_servers=cluster.bootstrap(),
                                      group_id="cluster-group-kp", auto_offset_reset="earliest",
@@ -323,6 +340,7 @@ def main():
         checks.run("every record consumed, offsets at the end", everything_consumed)
         checks.run("a second group reads independently", second_group_independent)
         checks.run("commit, close, restart resumes", resume_after_commit)
+        checks.run("compacted offsets survive a coordinator kill", compacted_offsets_survive_a_kill)
         checks.run("kafka-python group consumer", kafka_python_group)
         crashes = cluster.crashes()
         if crashes:

@@ -44,7 +44,7 @@ def free_ports(count):
 
 
 class Cluster:
-    def __init__(self):
+    def __init__(self, settings=None):
         rpc_ports = free_ports(len(NODES))
         voters = ",".join(f"{node}@127.0.0.1:{port}" for node, port in zip(NODES, rpc_ports))
         self.brokers = {}
@@ -52,7 +52,8 @@ class Cluster:
             self.brokers[node] = Broker(
                 name=f"node{node}", check_advertised=False,
                 settings={"node.id": node, "controller.quorum.voters": voters,
-                          "num.partitions": 1, "log.retention.check.interval.ms": 500})
+                          "num.partitions": 1, "log.retention.check.interval.ms": 500,
+                          **(settings or {})})
 
     def bootstrap(self):
         return ",".join(b.bootstrap for b in self.brokers.values() if b.running())

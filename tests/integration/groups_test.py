@@ -2,7 +2,8 @@
 """Consumer groups against strand-broker with real clients: three confluent-kafka consumers split
 a 6-partition topic and take over a closed member's partitions; two groups read one topic
 independently; a new consumer resumes after the last commit, also after the broker was killed
-with SIGKILL; kafka-python's group consumer does the same basic flow; and bad group requests get
+with SIGKILL; 400 commits leave a compacted __consumer_offsets log that replays to the last one
+after SIGKILL; kafka-python's group consumer does the same basic flow; and bad group requests get
 Kafka's error codes (empty group id, unknown member, stale generation, unknown topic)."""
 
 import socket
@@ -14,11 +15,13 @@ import time
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from broker_fixture import Broker, Checks, unique_topic, wait_until
+from broker_fixture import Broker, Checks, offsets_partition_of, unique_topic, wait_until
 
 PARTITIONS = 6
 RECORDS = 600
-SETTINGS = {"group.initial.rebalance.delay.ms": "0", "num.partitions": "1"}
+# Small __consumer_offsets segments: its coordinator compacts it every few dozen commits.
+SETTINGS = {"group.initial.rebalance.delay.ms": "0", "num.partitions": "1",
+            "offsets.topic.segment.bytes": "4096"}
 # Short sessions so that rebalances after a close or a kill settle in seconds.
 CONSUMER = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 500,
             "auto.offset.reset": "earliest", "enable.auto.commit": False,
@@ -156,6 +159,24 @@ def check_resume_after_commit_and_broker_kill(broker):
     return "resumed after a commit and after a kill -9"
 
 
+def check_offsets_log_compacted(broker):
+    topic = unique_topic("compacted")
+    create_topic(broker, topic, 1)
+    group = topic + "-g"
+    committer = consumer(broker, group)
+    for offset in range(1, 401):
+        committer.commit(offsets=[TopicPartition(topic, 0, offset)], asynchronous=False)
+    index = offsets_partition_of(group)
+    low, high = committer.get_watermark_offsets(TopicPartition("__consumer_offsets", index),
+                                                timeout=10)
+    committer.close()
+    assert high >= 400 and low > high // 2 and high - low < 100, (low, high)
+    broker.kill()
+    broker.restart()
+    assert committed(broker, group, topic, 1) == {0: 400}
+    return f"__consumer_offsets-{index}: log start {low}, end {high}; the offset kept across kill -9"
+
+
 def check_kafka_python_group(broker):
     from kafka import KafkaConsumer
     topic = unique_topic("kafkapython")
@@ -260,6 +281,8 @@ def main():
                    check_two_groups_read_independently, broker)
         checks.run("a new consumer resumes after the last commit, also after kill -9",
                    check_resume_after_commit_and_broker_kill, broker)
+        checks.run("400 commits: __consumer_offsets compacted, the offset kept",
+                   check_offsets_log_compacted, broker)
         checks.run("kafka-python group consumer commits and resumes",
                    check_kafka_python_group, broker)
         checks.run("bad group requests get Kafka's error codes", check_bad_group_requests, broker)
