@@ -4,7 +4,7 @@ a 6-partition topic and take over a closed member's partitions; two groups read 
 independently; a new consumer resumes after the last commit, also after the broker was killed
 with SIGKILL; 400 commits leave a compacted __consumer_offsets log that replays to the last one
 after SIGKILL; kafka-python's group consumer does the same basic flow; and bad group requests get
-Kafka's error codes (empty group id, unknown member, stale generation, unknown topic)."""
+Kafka's error codes (empty or over-long group id, unknown member, stale generation, unknown topic)."""
 
 import socket
 import struct
@@ -251,6 +251,9 @@ def commit_v2(broker, group, generation, member_id, topic):
 def check_bad_group_requests(broker):
     assert join_v0(broker, "")[0] == INVALID_GROUP_ID
     assert heartbeat_v0(broker, "", 1, "m") == INVALID_GROUP_ID
+    too_long = "g" * 1025  # over Strand's 1 KiB bound
+    assert join_v0(broker, too_long)[0] == INVALID_GROUP_ID
+    assert heartbeat_v0(broker, too_long, 1, "m") == INVALID_GROUP_ID
     group = unique_topic("raw")
     error, generation, member = join_v0(broker, group)
     assert error == 0 and generation == 1, (error, generation)
@@ -269,6 +272,7 @@ def check_bad_group_requests(broker):
         UNKNOWN_TOPIC_OR_PARTITION
     assert commit_v2(broker, group, generation + 1, member, topic) == ILLEGAL_GENERATION
     assert commit_v2(broker, "never-joined", 3, "m", topic) == ILLEGAL_GENERATION
+    assert commit_v2(broker, "g" * 1025, -1, "", topic) == INVALID_GROUP_ID
     return "INVALID_GROUP_ID, UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, UNKNOWN_TOPIC_OR_PARTITION"
 
 

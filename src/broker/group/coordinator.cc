@@ -19,6 +19,9 @@ constexpr io::Duration kIdleTimerWait = io::Duration::s(60);
 // How often a clustered coordinator looks at which __consumer_offsets partitions it leads.
 constexpr io::Duration kOwnershipEvery = io::Duration::ms(100);
 constexpr std::int16_t kOffsetsReplicationFactorMax = 3;
+// Kafka sets no bound on a group id; Strand refuses longer ones (INVALID_GROUP_ID), so a group's
+// record keys and every answer naming it stay small.
+constexpr std::size_t kGroupIdMaxBytes = 1024;
 
 GroupLimits limits_from(const BrokerConfig& config) {
   GroupLimits limits;
@@ -175,6 +178,7 @@ io::Task<io::Result<Coordinator::Replayed>> Coordinator::replay_range(cluster::P
 }
 
 ErrorCode Coordinator::admit(const std::string& group_id) const {
+  if (group_id.size() > kGroupIdMaxBytes) return ErrorCode::kInvalidGroupId;
   if (!accepting_) return ErrorCode::kCoordinatorNotAvailable;
   if (!partitions_.clustered()) return ErrorCode::kNone;
   auto it = owned_.find(partition_of(group_id));

@@ -140,7 +140,8 @@ class Coordinator {
   };
 
   Now now();
-  // Whether requests for `group_id` are served here now: kNone, COORDINATOR_NOT_AVAILABLE after
+  // Whether requests for `group_id` are served here now: kNone, INVALID_GROUP_ID for an id over
+  // 1 KiB, COORDINATOR_NOT_AVAILABLE after
   // stop_waiting(), and in a cluster NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS.
   ErrorCode admit(const std::string& group_id) const;
   // The epoch `partition` was loaded in (0 on a single node), or -1 if it is not loaded here:
