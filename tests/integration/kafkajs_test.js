@@ -1,7 +1,8 @@
 // kafkajs 2.2 against a real strand-broker: admin (create, list, describe offsets), keyed produce
 // with headers (none and gzip, the codecs kafkajs ships), offsets by timestamp, and a consumer
 // group (kafkajs has no group-less consumer) that reads everything back, commits, and whose
-// committed offsets the admin client then sees.
+// committed offsets the admin client then sees; a new member of that group resumes after the
+// commit, and two members of another group share the partitions.
 // Usage: node kafkajs_test.js HOST:PORT   (NODE_PATH must hold kafkajs)
 'use strict';
 let kafkajs;
@@ -60,6 +61,8 @@ async function main() {
     assert.strictEqual(p.offset, high, `a time after every record gives the end: ${JSON.stringify(future)}`);
   }
   await consumeThroughGroup(kafka, admin, topic, offsets);
+  await resumeAfterCommit(kafka, topic);
+  await splitBetweenTwo(kafka, topic);
   await admin.deleteTopics({ topics: [topic] });
   assert.ok(!(await admin.listTopics()).includes(topic), 'deleted topic is gone');
   await admin.disconnect();
@@ -99,6 +102,87 @@ async function consumeThroughGroup(kafka, admin, topic, offsets) {
   }
   const groups = await admin.listGroups();
   assert.ok(groups.groups.some((g) => g.groupId === groupId), JSON.stringify(groups));
+}
+
+// Reads through `consumer` until `want` distinct values arrived, then `settleMs` more; returns
+// the values.
+async function readValues(consumer, want, settleMs, onMessage) {
+  const values = new Set();
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${values.size} of ${want} consumed`)), 30000);
+    consumer.run({
+      autoCommitInterval: 100,
+      eachMessage: async (payload) => {
+        values.add(payload.message.value.toString());
+        if (onMessage) onMessage(payload);
+        if (values.size === want) {
+          clearTimeout(timer);
+          setTimeout(resolve, settleMs);
+        }
+      },
+    }).catch(reject);
+  });
+  return values;
+}
+
+// A new member of the group that committed everything reads only what was produced since.
+async function resumeAfterCommit(kafka, topic) {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const messages = [];
+  for (let i = 0; i < 15; i++) messages.push({ key: `late-${i}`, value: `late-${i}` });
+  await producer.send({ topic, messages, acks: -1 });
+  await producer.disconnect();
+  const consumer = kafka.consumer({ groupId: topic + '-group', sessionTimeout: 6000, heartbeatInterval: 500 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const values = await readValues(consumer, 15, 1000);
+  await consumer.disconnect();
+  const unexpected = [...values].filter((v) => !v.startsWith('late-'));
+  assert.deepStrictEqual(unexpected, [], 'a restarted group member resumes after the commit');
+  assert.strictEqual(values.size, 15);
+}
+
+// Two members of a new group share the three partitions and together read every record.
+async function splitBetweenTwo(kafka, topic) {
+  const groupId = topic + '-pair';
+  const members = [0, 1].map(() => kafka.consumer({ groupId, sessionTimeout: 6000, heartbeatInterval: 500 }));
+  const assigned = [[], []];
+  const values = new Set();
+  members.forEach((member, index) => {
+    member.on(member.events.GROUP_JOIN, (event) => {
+      assigned[index] = (event.payload.memberAssignment[topic] || []).slice().sort();
+    });
+  });
+  for (const member of members) {
+    await member.connect();
+    await member.subscribe({ topic, fromBeginning: true });
+  }
+  const split = () => assigned[0].length > 0 && assigned[1].length > 0 &&
+    assigned[0].length + assigned[1].length === 3;
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(
+      `read ${values.size} of 75; assignments ${JSON.stringify(assigned)}`)), 30000);
+    const check = () => {
+      if (values.size === 75 && split()) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    for (const member of members) {
+      member.run({
+        autoCommitInterval: 100,
+        eachMessage: async ({ message }) => {
+          values.add(message.value.toString());
+          check();
+        },
+      }).catch(reject);
+    }
+    setInterval(check, 200).unref();
+  });
+  const union = new Set([...assigned[0], ...assigned[1]]);
+  assert.strictEqual(union.size, 3, `disjoint assignments: ${JSON.stringify(assigned)}`);
+  for (const member of members) await member.disconnect();
 }
 
 main().catch((e) => {
