@@ -24,7 +24,11 @@ Broker::Broker(io::Env& env, BrokerConfig config)
       api_(env, config_, partitions_, groups_),
       server_(env, api_, limits_from(config_)) {}
 
-Broker::~Broker() = default;
+// The RPC server is declared first, so it outlives the controller and the replicas: a call in
+// flight could still hold one of their locks when they go. Its calls are destroyed first.
+Broker::~Broker() {
+  if (rpc_server_) rpc_server_->cancel();
+}
 
 io::Task<io::Result<void>> Broker::start_cluster() {
   io::Result<void> valid = config_.validate();

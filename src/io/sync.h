@@ -72,10 +72,39 @@ class Latch {
   Event zero_;
 };
 
+class Mutex;
+
+// Alive while TaskScope::cancel destroys frames. A Mutex that a destroyed frame's Guard releases
+// then must not run its next waiter on the spot: that waiter may belong to the same dying node or
+// object graph (a crashed simulated node, a broker shutting down), which would run on half torn
+// down. The lock passes on when the outermost deferral ends; a waiter destroyed meanwhile is
+// skipped, and a Mutex destroyed meanwhile is forgotten.
+class DeferHandoffs {
+ public:
+  DeferHandoffs();
+  ~DeferHandoffs();
+  DeferHandoffs(const DeferHandoffs&) = delete;
+  DeferHandoffs& operator=(const DeferHandoffs&) = delete;
+
+  static bool active();
+
+ private:
+  friend class Mutex;
+  static void add(Mutex* mutex);
+  static void remove(Mutex* mutex);
+};
+
 // Mutual exclusion across suspension points, FIFO fair: unlock hands the lock straight to the
 // longest waiter, so a released lock can't be stolen by a newcomer.
 class Mutex {
  public:
+  Mutex() = default;
+  Mutex(const Mutex&) = delete;
+  Mutex& operator=(const Mutex&) = delete;
+  ~Mutex() {
+    if (handoff_pending_) DeferHandoffs::remove(this);
+  }
+
   class Guard {
    public:
     explicit Guard(Mutex* mutex) : mutex_(mutex) {}
@@ -109,8 +138,20 @@ class Mutex {
   bool locked() const { return locked_; }
 
  private:
+  friend class DeferHandoffs;
   void unlock() {
     STRAND_ASSERT(locked_, "unlock of an unlocked mutex");
+    STRAND_ASSERT(!handoff_pending_, "only the owner unlocks");
+    if (waiters_.empty()) {
+      locked_ = false;
+    } else if (DeferHandoffs::active()) {
+      handoff_pending_ = true;  // locked_ stays true: newcomers queue behind the waiters
+      DeferHandoffs::add(this);
+    } else {
+      hand_off();
+    }
+  }
+  void hand_off() {
     std::coroutine_handle<> next = waiters_.pop_front();
     if (next) {
       next.resume();  // ownership passes on; locked_ stays true
@@ -120,6 +161,7 @@ class Mutex {
   }
   WaitList waiters_;
   bool locked_ = false;
+  bool handoff_pending_ = false;
 };
 
 // A bounded FIFO between coroutines. send() parks while the channel is full: that is the

@@ -1,8 +1,12 @@
 #include "io/task_scope.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <utility>
+#include <vector>
+
+#include "io/sync.h"
 
 namespace strand::io {
 
@@ -58,14 +62,48 @@ void TaskScope::spawn(Task<void> task) {
 
 void TaskScope::cancel() {
   cancelled_ = true;
-  // One at a time: destroying a frame may finish or destroy other children of this scope.
-  while (!children_.empty()) {
-    auto first = children_.begin();
-    std::coroutine_handle<> handle = first->second;
-    children_.erase(first);
-    handle.destroy();
+  {
+    // No task runs while frames are being destroyed: locks their guards release pass on after.
+    DeferHandoffs deferring;
+    // One at a time: destroying a frame may finish or destroy other children of this scope.
+    while (!children_.empty()) {
+      auto first = children_.begin();
+      std::coroutine_handle<> handle = first->second;
+      children_.erase(first);
+      handle.destroy();
+    }
   }
   joiners_.resume_all();
+}
+
+namespace {
+
+// One node's thread runs one event loop; each thread keeps its own deferral.
+thread_local int t_defer_depth = 0;
+thread_local std::vector<Mutex*> t_deferred;
+
+}  // namespace
+
+DeferHandoffs::DeferHandoffs() { t_defer_depth += 1; }
+
+DeferHandoffs::~DeferHandoffs() {
+  t_defer_depth -= 1;
+  if (t_defer_depth > 0) return;
+  // FIFO; a hand-off may run tasks that cancel scopes and defer more, so take one at a time.
+  while (!t_deferred.empty() && t_defer_depth == 0) {
+    Mutex* mutex = t_deferred.front();
+    t_deferred.erase(t_deferred.begin());
+    mutex->handoff_pending_ = false;
+    mutex->hand_off();
+  }
+}
+
+bool DeferHandoffs::active() { return t_defer_depth > 0; }
+
+void DeferHandoffs::add(Mutex* mutex) { t_deferred.push_back(mutex); }
+
+void DeferHandoffs::remove(Mutex* mutex) {
+  t_deferred.erase(std::remove(t_deferred.begin(), t_deferred.end(), mutex), t_deferred.end());
 }
 
 void TaskScope::on_child_done(std::uint64_t id, std::coroutine_handle<> handle) {

@@ -1,10 +1,11 @@
+#include "io/sync.h"
+
 #include <gtest/gtest.h>
 
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "io/sync.h"
 #include "io/task_scope.h"
 
 namespace strand::io {
@@ -43,6 +44,51 @@ TEST(Mutex, CancelledHolderReleasesLock) {
   first.cancel();  // a's guard is destroyed with its frame and hands the lock to b
   EXPECT_EQ(log, (std::vector<std::string>{"a in", "b in"}));
   gate.set();
+  EXPECT_FALSE(mutex.locked());
+}
+
+// Records its destruction: a frame holding one is destroyed when its scope is cancelled.
+struct Tombstone {
+  std::vector<std::string>* log;
+  std::string name;
+  ~Tombstone() { log->push_back(name + " destroyed"); }
+};
+
+Task<void> waits_forever(Event* never, std::vector<std::string>* log, std::string name) {
+  Tombstone tombstone{log, name};
+  co_await never->wait();
+}
+
+// A scope's frames are destroyed before any waiter of a lock they held runs: the waiter in the
+// same scope never runs (it is destroyed too), and one elsewhere runs once the scope is gone.
+TEST(Mutex, CancelPassesLocksOnOnlyAfterEveryFrameIsDestroyed) {
+  Mutex mutex;
+  Event gate;
+  Event never;
+  std::vector<std::string> log;
+  TaskScope dying;
+  TaskScope living;
+  dying.spawn(locked_section(&mutex, &gate, &log, "a"));
+  dying.spawn(locked_section(&mutex, &gate, &log, "b"));  // same scope: must never get the lock
+  living.spawn(locked_section(&mutex, &gate, &log, "c"));
+  dying.spawn(waits_forever(&never, &log, "d"));
+  dying.cancel();
+  EXPECT_EQ(log, (std::vector<std::string>{"a in", "d destroyed", "c in"}));
+  EXPECT_TRUE(mutex.locked());
+  gate.set();
+  EXPECT_FALSE(mutex.locked());
+}
+
+// With every waiter gone by the time the hand-off runs, the lock is simply free.
+TEST(Mutex, CancelOfHolderAndAllWaitersLeavesLockFree) {
+  Mutex mutex;
+  Event gate;
+  std::vector<std::string> log;
+  TaskScope scope;
+  scope.spawn(locked_section(&mutex, &gate, &log, "a"));
+  scope.spawn(locked_section(&mutex, &gate, &log, "b"));
+  scope.cancel();
+  EXPECT_EQ(log, (std::vector<std::string>{"a in"}));
   EXPECT_FALSE(mutex.locked());
 }
 

@@ -46,6 +46,10 @@ class RpcServer {
   // Stops accepting and closes every connection; calls in flight are abandoned (their callers
   // see the connection end).
   void stop();
+  // Destroys every connection's task and the calls in flight at once, without running anything:
+  // an owner whose handlers the calls may be running (the controller, the replicas) calls it
+  // before it destroys them.
+  void cancel() { tasks_.cancel(); }
 
   std::size_t connections_count() const { return connections_.size(); }
 
