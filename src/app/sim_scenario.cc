@@ -2,7 +2,9 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <set>
 #include <string>
 #include <string_view>
@@ -220,6 +222,7 @@ void read_echo(const toml::table& root, EchoWorkloadOptions& o, std::string* err
 void read_broker_workload(const toml::table& root, BrokerWorkloadOptions& o, std::string* error) {
   TableReader world(root, "world", error);
   world.integer("nodes", 1, 64, &o.nodes_count);
+  world.integer("racks", 0, 64, &o.racks_count);
   world.seconds("duration_s", 86'400, &o.duration);
   world.seconds("quiet_s", 86'400, &o.quiet);
   world.reject_unknown();
@@ -271,6 +274,17 @@ void read_broker_faults(const toml::table& root, BrokerWorkloadOptions& o, std::
   faults.seconds("partition_every_s", 86'400, &f.partition_every);
   faults.number("isolate_leader_fraction", 0, 1, &f.isolate_leader_fraction);
   faults.seconds("partition_length_s", 86'400, &f.partition_length);
+  const std::vector<std::string_view>& shape_names = sim::partition_shape_names();
+  std::vector<std::string> shapes;
+  faults.strings("partition_shapes", std::set<std::string>(shape_names.begin(), shape_names.end()),
+                 &shapes);
+  for (const std::string& shape : shapes) {
+    const auto found = std::find(shape_names.begin(), shape_names.end(), shape);
+    f.partition_shapes.push_back(
+        static_cast<sim::PartitionShape>(std::distance(shape_names.begin(), found)));
+  }
+  faults.seconds("pause_every_s", 86'400, &f.pause_every);
+  faults.seconds("pause_length_max_s", 86'400, &f.pause_length_max);
   faults.number("disk_read_error", 0, 1, &f.disk_read_error);
   faults.number("disk_write_error", 0, 1, &f.disk_write_error);
   faults.number("disk_sync_error", 0, 1, &f.disk_sync_error);

@@ -70,8 +70,23 @@ BrokerFaultInjector::BrokerFaultInjector(BrokerRun& run, std::vector<SimNode*> b
       counts_(counts),
       random_(run.world->derive_seed(kStreamFaults, 0)),
       member_random_(run.world->derive_seed(kStreamFaults, 1)),
+      pause_random_(run.world->derive_seed(kStreamFaults, 2)),
       at_boot_(brokers_.size()) {
   STRAND_ASSERT(!brokers_.empty(), "a broker scenario has brokers");
+  const std::vector<PartitionShape> shapes = partition_shapes_for(*run.options);
+  auto chosen = [&](PartitionShape shape) {
+    return std::find(shapes.begin(), shapes.end(), shape) != shapes.end();
+  };
+  if (chosen(PartitionShape::kIsolate)) kinds_.push_back(Kind::kIsolate);
+  if (chosen(PartitionShape::kClients)) kinds_.push_back(Kind::kClients);
+  if (chosen(PartitionShape::kOneWay)) {
+    kinds_.push_back(Kind::kClientOneWay);
+    if (brokers_.size() > 1) kinds_.push_back(Kind::kBrokerOneWay);
+  }
+  if (chosen(PartitionShape::kSplit)) kinds_.push_back(Kind::kSplit);
+  if (chosen(PartitionShape::kBridge)) kinds_.push_back(Kind::kBridge);
+  if (chosen(PartitionShape::kRack)) kinds_.push_back(Kind::kRack);
+  STRAND_ASSERT(!kinds_.empty(), "validate() leaves a shape to pick");
 }
 
 void BrokerFaultInjector::at(Duration delay, std::function<void()> step) {
@@ -156,6 +171,11 @@ void BrokerFaultInjector::start() {
   world_.schedule(std::max(world_.now(), run_.history.fault_end), kNoNode, EventKind::kControl,
                   [this] { heal(); });
   if (run_.history.replicated) at(kLeaderSampleEvery, [this] { sample_periodically(); });
+  if (options_.pause_every > Duration{}) {
+    at(options_.pause_every / 2 +
+           Duration::ns(pause_random_.between(0, options_.pause_every.count_ns())),
+       [this] { pause(); });
+  }
   if (!members_.empty() && options_.member_crash_every > Duration{}) {
     at(options_.member_crash_every / 2 +
            Duration::ns(member_random_.between(0, options_.member_crash_every.count_ns())),
@@ -242,39 +262,143 @@ void BrokerFaultInjector::isolate_one() {
 void BrokerFaultInjector::partition() {
   if (!faulting()) return;
   sample();
-  SimNetwork& net = world_.network();
-  // Kinds: isolate a broker, cut clients off a broker, block a client one way; in a cluster also
-  // block one broker from another one way (an asymmetric partition between replicas).
-  const std::uint64_t kind = random_.uniform(brokers_.size() > 1 ? 4 : 3);
+  Kind kind = kinds_[random_.uniform(kinds_.size())];
   const NodeId broker = brokers_[pick_broker()]->id();
-  if (kind == 0 || clients_.empty()) {
-    isolate_one();
-  } else if (kind == 3) {
-    const std::size_t from = random_.uniform(brokers_.size());
-    const std::size_t to = (from + 1 + random_.uniform(brokers_.size() - 1)) % brokers_.size();
-    net.block(brokers_[from]->id(), brokers_[to]->id());
-  } else if (kind == 1) {
-    std::vector<NodeId> cut;
-    for (SimNode* client : clients_) {
-      if (random_.chance(0.5)) cut.push_back(client->id());
-    }
-    if (cut.empty()) cut.push_back(clients_[random_.uniform(clients_.size())]->id());
-    const NodeId broker_side[] = {broker};
-    net.split(cut, broker_side);
-  } else {
-    const NodeId client = clients_[random_.uniform(clients_.size())]->id();
-    if (random_.chance(0.5)) {
-      net.block(broker, client);
-    } else {
-      net.block(client, broker);
-    }
+  if (clients_.empty() && kind < Kind::kSplit) kind = Kind::kIsolate;
+  PartitionShape shape = PartitionShape::kIsolate;
+  switch (kind) {
+    case Kind::kIsolate:
+      isolate_one();
+      break;
+    case Kind::kClients:
+      shape = PartitionShape::kClients;
+      cut_clients(broker);
+      break;
+    case Kind::kClientOneWay:
+      shape = PartitionShape::kOneWay;
+      client_one_way(broker);
+      break;
+    case Kind::kBrokerOneWay:
+      shape = PartitionShape::kOneWay;
+      broker_one_way();
+      break;
+    case Kind::kSplit:
+      shape = PartitionShape::kSplit;
+      split_brokers();
+      break;
+    case Kind::kBridge:
+      shape = PartitionShape::kBridge;
+      bridge();
+      break;
+    case Kind::kRack:
+      shape = PartitionShape::kRack;
+      isolate_rack();
+      break;
   }
   counts_.partitions += 1;
+  counts_.partitions_by_shape[static_cast<std::size_t>(shape)] += 1;
   at(options_.partition_length, [this] {
     world_.network().heal();
     sample();
   });
   at(options_.partition_length + next_gap(options_.partition_every), [this] { partition(); });
+}
+
+void BrokerFaultInjector::cut_clients(NodeId broker) {
+  std::vector<NodeId> cut;
+  for (SimNode* client : clients_) {
+    if (random_.chance(0.5)) cut.push_back(client->id());
+  }
+  if (cut.empty()) cut.push_back(clients_[random_.uniform(clients_.size())]->id());
+  const NodeId broker_side[] = {broker};
+  world_.network().split(cut, broker_side);
+}
+
+void BrokerFaultInjector::client_one_way(NodeId broker) {
+  const NodeId client = clients_[random_.uniform(clients_.size())]->id();
+  if (random_.chance(0.5)) {
+    world_.network().block(broker, client);
+  } else {
+    world_.network().block(client, broker);
+  }
+}
+
+// An asymmetric partition between two replicas.
+void BrokerFaultInjector::broker_one_way() {
+  const std::size_t from = random_.uniform(brokers_.size());
+  const std::size_t to = (from + 1 + random_.uniform(brokers_.size() - 1)) % brokers_.size();
+  world_.network().block(brokers_[from]->id(), brokers_[to]->id());
+}
+
+std::vector<std::size_t> BrokerFaultInjector::shuffled_brokers() {
+  std::vector<std::size_t> order(brokers_.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[random_.uniform(i)]);
+  return order;
+}
+
+// A minority of 1 .. (n - 1) / 2 brokers, chosen at random, from the rest; each client lands on a
+// random side.
+void BrokerFaultInjector::split_brokers() {
+  const std::vector<std::size_t> order = shuffled_brokers();
+  const std::size_t minority = 1 + random_.uniform((brokers_.size() - 1) / 2);
+  std::vector<NodeId> sides[2];
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    sides[i < minority ? 0 : 1].push_back(brokers_[order[i]]->id());
+  }
+  for (SimNode* client : clients_) sides[random_.uniform(2)].push_back(client->id());
+  world_.network().split(sides[0], sides[1]);
+}
+
+// Jepsen's bridge: the brokers but one in two halves that cannot see each other, and the one
+// seeing both; each client lands in a random half.
+void BrokerFaultInjector::bridge() {
+  const std::vector<std::size_t> order = shuffled_brokers();
+  const std::size_t half = (order.size() - 1) / 2;
+  std::vector<NodeId> sides[2];
+  for (std::size_t i = 1; i < order.size(); ++i) {
+    sides[i <= half ? 0 : 1].push_back(brokers_[order[i]]->id());
+  }
+  for (SimNode* client : clients_) sides[random_.uniform(2)].push_back(client->id());
+  world_.network().split(sides[0], sides[1]);
+}
+
+// Every broker of one rack (broker i is in rack i % racks) from the rest of the world; the clients
+// stay on the side with more brokers (the rest, on a tie).
+void BrokerFaultInjector::isolate_rack() {
+  const std::size_t racks = std::min<std::size_t>(run_.options->racks_count, brokers_.size());
+  STRAND_ASSERT(racks >= 2, "validate() allows the rack shape with two racks or more");
+  const std::size_t rack = random_.uniform(racks);
+  std::vector<NodeId> sides[2];
+  for (std::size_t i = 0; i < brokers_.size(); ++i) {
+    sides[i % racks == rack ? 0 : 1].push_back(brokers_[i]->id());
+  }
+  const std::size_t clients_side = sides[0].size() > sides[1].size() ? 0 : 1;
+  for (SimNode* client : clients_) sides[clients_side].push_back(client->id());
+  world_.network().split(sides[0], sides[1]);
+}
+
+// One broker's process stops for a while; its machine keeps receiving. One pause at a time.
+void BrokerFaultInjector::pause() {
+  if (!faulting()) return;
+  sample();
+  const Duration every = options_.pause_every;
+  at(every / 2 + Duration::ns(pause_random_.between(0, every.count_ns())), [this] { pause(); });
+  if (std::any_of(brokers_.begin(), brokers_.end(), [](SimNode* node) { return node->paused(); })) {
+    return;
+  }
+  std::optional<std::uint32_t> leader;
+  if (brokers_.size() > 1 && pause_random_.chance(0.5)) {
+    leader = some_partition_leader(run_, pause_random_.uniform(1u << 30));
+  }
+  const std::size_t victim = leader ? *leader : pause_random_.uniform(brokers_.size());
+  SimNode& node = *brokers_[victim];
+  const Duration length =
+      Duration::ns(pause_random_.between(0, options_.pause_length_max.count_ns()));
+  if (!node.up()) return;
+  node.pause(length);
+  counts_.pauses += 1;
+  if (leader) counts_.leader_pauses += 1;
 }
 
 void BrokerFaultInjector::no_space() {
@@ -342,6 +466,7 @@ void BrokerFaultInjector::heal() {
   clean.latency_jitter_mean = run_.options->link.latency_jitter_mean;
   net.set_all_links(clean);
   no_space_now_ = false;
+  for (SimNode* broker : brokers_) broker->resume();
   for (SimNode* member : members_) {
     if (!member->up()) member->restart();
   }

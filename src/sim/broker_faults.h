@@ -1,9 +1,10 @@
 // The broker scenario's fault schedule (internal to broker_workload): world events, owned by no
-// node, that crash and restart brokers' machines (one at a time, or all at once), partition the
-// network (isolating a broker, a partition leader among them), fill and break one broker's disk,
-// flip bits in its synced segment data and move clocks, until the heal. The heal stops every
-// fault, brings every broker back (power-cycling those whose disk failed them since their last
-// boot, as an operator would), and records nothing else. In a cluster the injector also samples
+// node, that crash and restart brokers' machines (one at a time, or all at once), pause a
+// broker's process, partition the network (in the shapes of PartitionShape; isolating a broker, a
+// partition leader among them), fill and break one broker's disk, flip bits in its synced segment
+// data and move clocks, until the heal. The heal stops every fault, resumes a paused broker,
+// brings every broker back (power-cycling those whose disk failed them since their last boot, as
+// an operator would), and records nothing else. In a cluster the injector also samples
 // the partition leaders (sample_leaders) at every fault step and every 250 ms until the run ends.
 #pragma once
 
@@ -49,6 +50,14 @@ class BrokerFaultInjector {
   void restart(std::size_t broker);
   void partition();
   void isolate_one();
+  void cut_clients(NodeId broker);
+  void client_one_way(NodeId broker);
+  void broker_one_way();
+  void split_brokers();
+  void bridge();
+  void isolate_rack();
+  std::vector<std::size_t> shuffled_brokers();
+  void pause();
   void no_space();
   void bit_flip();
   void wall_jump();
@@ -63,7 +72,21 @@ class BrokerFaultInjector {
   std::vector<SimNode*> members_;
   BrokerFaultCounts& counts_;
   io::SeededRandom random_;
-  io::SeededRandom member_random_;     // its own stream: runs without a group replay unchanged
+  io::SeededRandom member_random_;  // its own stream: runs without a group replay unchanged
+  io::SeededRandom pause_random_;   // its own stream: runs without pauses replay unchanged
+  // What a partition picks from: the scenario's shapes, a one-way block split in two kinds (a
+  // client's link, or in a cluster a link between brokers), in the order of the time before
+  // shapes could be chosen, so scenarios with only the old shapes replay as they did.
+  enum class Kind : std::uint8_t {
+    kIsolate,
+    kClients,
+    kClientOneWay,
+    kBrokerOneWay,
+    kSplit,
+    kBridge,
+    kRack,
+  };
+  std::vector<Kind> kinds_;
   std::vector<SimDiskStats> at_boot_;  // each broker disk's counters when it last booted
   std::size_t disk_broker_ = 0;        // the broker whose disk has faults
   bool no_space_now_ = false;

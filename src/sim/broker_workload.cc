@@ -37,6 +37,11 @@ BrokerConfig broker_config_for(const BrokerWorkloadOptions& options, std::uint32
     io::Result<void> applied = config.set(key, value);
     STRAND_ASSERT(applied.ok(), "validate() accepted every broker key");
   }
+  if (options.racks_count > 0) {
+    io::Result<void> rack =
+        config.set("broker.rack", "r" + std::to_string(index % options.racks_count));
+    STRAND_ASSERT(rack.ok(), "broker.rack takes any name");
+  }
   config.listen = io::Address{broker_host(options, index), kBrokerPort};
   config.data_dir = "data";
   config.planted_bug = options.planted_bug;
@@ -234,6 +239,45 @@ const std::vector<std::string_view>& planted_bugs_known() {
   return known;
 }
 
+const std::vector<std::string_view>& partition_shape_names() {
+  static const std::vector<std::string_view> names = {"isolate", "one_way", "clients",
+                                                      "split",   "bridge",  "rack"};
+  STRAND_ASSERT(names.size() == kPartitionShapesCount, "a name for every shape");
+  return names;
+}
+
+namespace {
+
+// Why `shape` can't partition this cluster, or nullopt.
+std::optional<std::string> shape_unfit(PartitionShape shape, const BrokerWorkloadOptions& options) {
+  switch (shape) {
+    case PartitionShape::kSplit:
+    case PartitionShape::kBridge:
+      if (options.nodes_count < 3) return "needs at least 3 brokers";
+      break;
+    case PartitionShape::kRack:
+      if (std::min(options.racks_count, options.nodes_count) < 2) {
+        return "needs [world] racks >= 2 and at least 2 brokers";
+      }
+      break;
+    default:
+      break;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<PartitionShape> partition_shapes_for(const BrokerWorkloadOptions& options) {
+  if (!options.faults.partition_shapes.empty()) return options.faults.partition_shapes;
+  std::vector<PartitionShape> shapes;
+  for (std::size_t i = 0; i < kPartitionShapesCount; ++i) {
+    const auto shape = static_cast<PartitionShape>(i);
+    if (!shape_unfit(shape, options)) shapes.push_back(shape);
+  }
+  return shapes;
+}
+
 std::optional<std::string> validate(const BrokerWorkloadOptions& options) {
   if (options.nodes_count < 1 || options.nodes_count > kBrokersMax) {
     return "[world] nodes = " + std::to_string(options.nodes_count) +
@@ -254,8 +298,17 @@ std::optional<std::string> validate(const BrokerWorkloadOptions& options) {
   if (options.tail_consumers_count > options.consumers_count) {
     return "[workload] tail_consumers must not exceed consumers";
   }
+  for (PartitionShape shape : options.faults.partition_shapes) {
+    if (std::optional<std::string> unfit = shape_unfit(shape, options)) {
+      return "[faults] partition_shapes: \"" +
+             std::string(partition_shape_names()[static_cast<std::size_t>(shape)]) + "\" " + *unfit;
+    }
+  }
   BrokerConfig scratch;
   for (const auto& [key, value] : options.broker_config) {
+    if (key == "broker.rack" && options.racks_count > 0) {
+      return "[broker] broker.rack: [world] racks sets this one";
+    }
     if (key == "listeners" || key == "log.dirs" || key == "log.dir" || key == "node.id" ||
         key == "broker.id" || key == "advertised.host.name") {
       return "[broker] " + key + ": the simulator sets this one";
@@ -377,6 +430,23 @@ BrokerWorkloadOptions randomize_faults(const BrokerWorkloadOptions& base, std::u
     if (!sets_retention) {
       options.broker_config.emplace_back("log.segment.bytes", std::to_string(segment_bytes));
     }
+  }
+  // Drawn after everything above, so that each seed's earlier choices stay what they were.
+  f.pause_every = every(0.4, 2'000, 15'000);
+  f.pause_length_max = Duration::ms(random.between(50, 6'000));
+  const bool sets_rack =
+      std::any_of(base.broker_config.begin(), base.broker_config.end(),
+                  [](const auto& entry) { return entry.first == "broker.rack"; });
+  if (options.nodes_count > 1 && base.racks_count == 0 && !sets_rack && random.chance(0.5)) {
+    options.racks_count = static_cast<std::uint32_t>(random.between(2, 3));
+  }
+  // Often a few shapes only, so that each one gets runs of its own.
+  if (base.faults.partition_shapes.empty() && random.chance(0.5)) {
+    const std::vector<PartitionShape> fit = partition_shapes_for(options);
+    for (PartitionShape shape : fit) {
+      if (random.chance(0.5)) f.partition_shapes.push_back(shape);
+    }
+    if (f.partition_shapes.empty()) f.partition_shapes.push_back(fit[random.uniform(fit.size())]);
   }
   return options;
 }

@@ -28,6 +28,16 @@
 
 namespace strand::sim {
 
+// The shapes a network partition takes. kIsolate: one broker from everyone; kOneWay: one broker
+// blocked from a client or (in a cluster) from another broker, one way; kClients: some clients
+// cut off one broker; kSplit: a minority of the brokers from the majority, each client on a random
+// side; kBridge (Jepsen's): two sides that cannot see each other and one broker that sees both;
+// kRack: every broker of one rack from the rest (the clients stay with the larger side).
+enum class PartitionShape : std::uint8_t { kIsolate, kOneWay, kClients, kSplit, kBridge, kRack };
+inline constexpr std::size_t kPartitionShapesCount = 6;
+// The scenario's names for the shapes ("isolate", "one_way", ...), in enum order.
+const std::vector<std::string_view>& partition_shape_names();
+
 // Fault classes. A zero interval (or probability) switches a class off. Rates apply during the
 // fault phase only.
 struct BrokerFaultOptions {
@@ -41,6 +51,13 @@ struct BrokerFaultOptions {
   double isolate_leader_fraction = 0.5;
   io::Duration partition_every;
   io::Duration partition_length = io::Duration::s(3);
+  // The shapes partitions pick from, uniformly; empty: every shape that applies to the cluster
+  // (kSplit and kBridge need 3 brokers, kRack 2 racks with brokers in them).
+  std::vector<PartitionShape> partition_shapes;
+  // One broker's process stops (a GC pause, SIGSTOP) for up to pause_length_max, a partition
+  // leader half of the time; one broker at a time.
+  io::Duration pause_every;
+  io::Duration pause_length_max = io::Duration::s(3);
   // Disk faults hit one broker at a time (in a cluster they move to another broker when the
   // faulty one is power-cycled).
   double disk_read_error = 0;     // per read: EIO
@@ -64,6 +81,8 @@ struct BrokerWorkloadOptions {
   // Brokers. More than one: a cluster, every broker a controller voter, topics replicated on
   // min(3, nodes) of them.
   std::uint32_t nodes_count = 1;
+  // Broker i's broker.rack is "r<i % racks_count>"; 0: no racks.
+  std::uint32_t racks_count = 0;
   io::Duration duration = io::Duration::s(60);  // after setup: the fault and heal phases
   io::Duration quiet = io::Duration::s(20);     // the heal phase
   io::Duration drain = io::Duration::s(5);      // producers stop this long before the end
@@ -112,6 +131,9 @@ struct BrokerFaultCounts {
   std::uint64_t heal_restarts = 0;  // power cycles at the heal of a broker whose disk failed it
   std::uint64_t broker_start_failures = 0;
   std::uint64_t partitions = 0;
+  std::uint64_t partitions_by_shape[kPartitionShapesCount] = {};  // by PartitionShape
+  std::uint64_t pauses = 0;
+  std::uint64_t leader_pauses = 0;
   std::uint64_t no_space_episodes = 0;
   std::uint64_t bit_flips = 0;
   std::uint64_t wall_jumps = 0;
@@ -143,6 +165,9 @@ struct BrokerWorkloadReport {
 
   bool ok() const;
 };
+
+// The shapes `options` may use: its partition_shapes, or every shape that applies.
+std::vector<PartitionShape> partition_shapes_for(const BrokerWorkloadOptions& options);
 
 // An error for options the workload can't run, or nullopt.
 std::optional<std::string> validate(const BrokerWorkloadOptions& options);

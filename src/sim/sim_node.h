@@ -3,7 +3,8 @@
 // program. crash() kills the running incarnation: every suspended frame is destroyed, its pending
 // events are dropped, its connections reset and its disk loses (or tears) unsynced data.
 // restart() builds a fresh incarnation on the surviving disk and boots again. Nothing of an old
-// incarnation ever runs after its crash.
+// incarnation ever runs after its crash. pause() stops the incarnation for a while without
+// killing it.
 #pragma once
 
 #include <functional>
@@ -57,6 +58,16 @@ class SimNode {
   void crash();
   // REQUIRES: !up().
   void restart();
+
+  // A process pause (a stop-the-world GC, SIGSTOP) of `length`: none of the node's timers, tasks,
+  // disk completions or network handling run until it resumes; packets sent to it queue at its
+  // machine unacknowledged (peers retransmit, and reset after the transport's user timeout) and
+  // are handled after the resume. Its clocks keep moving, so it wakes to a jump in time. A crash
+  // ends the pause. REQUIRES: up(), !paused(), not from inside this node's own tasks.
+  void pause(io::Duration length) { world_.pause_node(id_, length); }
+  // Ends a pause early; a no-op unless paused().
+  void resume() { world_.resume_node(id_); }
+  bool paused() const { return world_.node_paused(id_); }
 
   // The clock hardware; kept across restarts.
   void set_clock_drift_ppm(std::int64_t drift_ppm);

@@ -97,10 +97,15 @@ const SimWorld::QueueEntry* SimWorld::peek_live() {
     const Slot& entry = slots_[top.slot];
     bool stale = entry.sequence != top.sequence;
     if (!stale && entry.node != kNoNode) {
-      const NodeState& state = nodes_[entry.node.value];  // removed nodes stay in nodes_
+      NodeState& state = nodes_[entry.node.value];  // removed nodes stay in nodes_
       if (!state.registered || !state.up || state.incarnation != entry.incarnation) {
         events_dropped_ += 1;
         free_slot(top.slot);
+        stale = true;
+      } else if (state.paused) {
+        // Off the heap but still pending (its slot stays), so cancel() keeps working on it.
+        STRAND_ASSERT(state.deferred.size() < kEventsPendingMax, "held events are bounded");
+        state.deferred.push_back(top);
         stale = true;
       }
     }
@@ -185,6 +190,7 @@ void SimWorld::add_node(NodeId node) {
 
 void SimWorld::remove_node(NodeId node) {
   NodeState& state = node_state(node);
+  drop_deferred(state);
   state.registered = false;
   state.up = false;
   state.incarnation += 1;
@@ -211,8 +217,53 @@ std::uint64_t SimWorld::incarnation(NodeId node) const { return node_state(node)
 void SimWorld::set_node_down(NodeId node) {
   NodeState& state = node_state(node);
   STRAND_ASSERT(state.up, "only an up node goes down");
+  drop_deferred(state);
   state.up = false;
   state.incarnation += 1;
+}
+
+void SimWorld::drop_deferred(NodeState& state) {
+  for (const QueueEntry& held : state.deferred) {
+    if (slots_[held.slot].sequence != held.sequence) continue;  // cancelled while held
+    events_dropped_ += 1;
+    free_slot(held.slot);
+  }
+  state.deferred.clear();
+  state.paused = false;
+}
+
+void SimWorld::pause_node(NodeId node, io::Duration length) {
+  NodeState& state = node_state(node);
+  STRAND_ASSERT(state.registered && state.up, "only a running node pauses");
+  STRAND_ASSERT(!state.paused, "a paused node is not paused again");
+  STRAND_ASSERT(current_node_ != node, "a node is paused from outside its own events");
+  STRAND_ASSERT(length >= io::Duration{}, "a pause lasts zero or more");
+  state.paused = true;
+  state.pauses_count += 1;
+  const std::uint64_t pause = state.pauses_count;
+  const std::uint64_t incarnation = state.incarnation;
+  schedule_after(length, kNoNode, EventKind::kControl, [this, node, pause, incarnation] {
+    if (!has_node(node)) return;
+    const NodeState& now = node_state(node);
+    if (now.paused && now.incarnation == incarnation && now.pauses_count == pause) {
+      resume_node(node);
+    }
+  });
+}
+
+void SimWorld::resume_node(NodeId node) {
+  NodeState& state = node_state(node);
+  if (!state.paused) return;
+  state.paused = false;
+  // Due ones run now, with their old sequence numbers: before anything scheduled since, in the
+  // order they would have run. A held event may not be due yet (the queue's front is looked at
+  // before the time limit of a run), so it keeps its time.
+  for (const QueueEntry& held : state.deferred) {
+    if (slots_[held.slot].sequence != held.sequence) continue;  // cancelled while held
+    heap_.push_back(QueueEntry{std::max(held.at_ns, now_.ns()), held.sequence, held.slot});
+    std::push_heap(heap_.begin(), heap_.end(), later);
+  }
+  state.deferred.clear();
 }
 
 void SimWorld::set_node_up(NodeId node) {

@@ -5,7 +5,8 @@
 //
 // Events that belong to a node carry the node's incarnation. A crash (or a restart) bumps the
 // incarnation, and the node's older events are then dropped unrun: a crashed node's work never
-// runs again.
+// runs again. A paused node (a stop-the-world GC, SIGSTOP) keeps its events: they are held, in
+// order, until it resumes, while virtual time and every other node go on.
 #pragma once
 
 #include <compare>
@@ -132,6 +133,16 @@ class SimWorld {
   void set_node_down(NodeId node);  // crash: drops the node's pending events
   void set_node_up(NodeId node);    // restart: a fresh incarnation
 
+  // Pauses the node's current incarnation for `length`: none of its events run (timers, posts,
+  // packets arriving at it, its transport's timers, disk completions) until the resume, which runs
+  // the held ones first, in their original order, at the resume time. Going down ends a pause
+  // (its held events are dropped with the incarnation). REQUIRES: node_up, not paused, not from
+  // the node's own event.
+  void pause_node(NodeId node, io::Duration length);
+  // Ends a pause early; a no-op for a node that is not paused.
+  void resume_node(NodeId node);
+  bool node_paused(NodeId node) const { return has_node(node) && node_state(node).paused; }
+
   // BUGGIFY: off by default (unit tests), on for swarm runs. Each call site is enabled or not
   // once per seed (site_enabled_percent), then fires per call with fire_percent.
   void set_buggify(bool enabled) { buggify_ = enabled; }
@@ -156,7 +167,10 @@ class SimWorld {
   struct NodeState {
     bool registered = false;
     bool up = false;
+    bool paused = false;
     std::uint64_t incarnation = 0;
+    std::uint64_t pauses_count = 0;    // tells a pause's own resume from a later pause's
+    std::vector<QueueEntry> deferred;  // held while paused, in queue order
   };
 
   static bool later(const QueueEntry& a, const QueueEntry& b) {
@@ -170,6 +184,7 @@ class SimWorld {
   void run_front();
   const NodeState& node_state(NodeId node) const;
   NodeState& node_state(NodeId node);
+  void drop_deferred(NodeState& state);
 
   std::uint64_t seed_;
   io::SeededRandom random_;

@@ -54,6 +54,14 @@ kind = "broker"
 frame_bytes_max = 10'
 expect bad_toml 'line 2' '[workload]
 kind = = "broker"'
+expect bad_partition_shape '[faults] partition_shapes (line 4) must be a non-empty array' '[workload]
+kind = "broker"
+[faults]
+partition_shapes = ["isolate", "triangle"]'
+expect shape_unfit_for_one_broker 'partition_shapes: "split" needs at least 3 brokers' '[workload]
+kind = "broker"
+[faults]
+partition_shapes = ["split"]'
 # Refused in every build: unknown to planted-bug builds, and other builds accept none.
 expect planted_bug_unknown 'planted_bug' 'planted_bug = "nonsense"
 [workload]

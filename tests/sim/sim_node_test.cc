@@ -217,6 +217,86 @@ TEST(SimNodeCrash, SyncedDataSurvivesOnTheSameDisk) {
   EXPECT_EQ(bytes->size(), 7u);
 }
 
+// ---- (d) process pauses ---------------------------------------------------------------------
+
+// Notes the node's monotonic time after each 10 ms sleep.
+io::Task<void> note_wakes(io::Env* env, std::vector<io::Instant>* wakes) {
+  for (;;) {
+    co_await env->clock().sleep(Duration::ms(10));
+    wakes->push_back(env->clock().now());
+  }
+}
+
+TEST(SimNodePause, TimersFireOnlyAfterTheResumeWhileOtherNodesRun) {
+  SimWorld world(9);
+  std::vector<io::Instant> paused_wakes;
+  std::vector<io::Instant> other_wakes;
+  SimNode paused(world, NodeId{0}, "paused");
+  SimNode other(world, NodeId{1}, "other");
+  paused.env().executor().root().spawn(note_wakes(&paused.env(), &paused_wakes));
+  other.env().executor().root().spawn(note_wakes(&other.env(), &other_wakes));
+  world.run_for(Duration::ms(105));
+  ASSERT_EQ(paused_wakes.size(), 10u);
+  const io::Instant paused_at = paused.clock().now();
+  paused.pause(Duration::ms(500));
+  EXPECT_TRUE(paused.paused());
+  world.run_for(Duration::ms(490));
+  EXPECT_EQ(paused_wakes.size(), 10u);  // its timer was due 485 ms ago
+  EXPECT_EQ(other_wakes.size(), 59u);
+  world.run_for(Duration::ms(20));
+  EXPECT_FALSE(paused.paused());
+  ASSERT_GE(paused_wakes.size(), 11u);
+  // The late timer fires at the resume, and the node sees the whole pause as a jump in time.
+  EXPECT_EQ(paused_wakes[10] - paused_at, Duration::ms(500));
+  EXPECT_EQ(paused_wakes[10] - paused_wakes[9], Duration::ms(505));
+  EXPECT_EQ(paused_wakes.size(), 12u);  // then it ticks as before: at 605 and 615 ms
+}
+
+TEST(SimNodePause, PacketsWaitForTheResume) {
+  SimWorld world(10);
+  SimNode a(world, NodeId{0}, "a");
+  SimNode b(world, NodeId{1}, "b");
+  auto opened = world.run_task(a, test_support::open_pipe(&a.env(), &b.env(), b.address(9000)));
+  ASSERT_TRUE(opened.ok() && opened->ok());
+  test_support::Pipe pipe = std::move(**opened);
+  std::string at_b;
+  io::Error end{ErrorKind::kIoError, ""};
+  bool ended = false;
+  b.env().executor().root().spawn(
+      test_support::read_until_error(pipe.server.get(), &at_b, &end, &ended));
+  world.run_for(Duration::ms(10));
+  b.pause(Duration::s(2));
+  auto written = world.run_task(a, test_support::write_all(pipe.client.get(), "hello", 5));
+  ASSERT_TRUE(written.ok() && written->ok());
+  world.run_for(Duration::ms(1900));
+  EXPECT_EQ(at_b, "");
+  world.run_for(Duration::ms(200));
+  EXPECT_EQ(at_b, "hello");
+  EXPECT_FALSE(ended);  // shorter than the transport's user timeout: the connection survives
+}
+
+TEST(SimNodePause, ACrashEndsThePause) {
+  SimWorld world(11);
+  Ticks ticks;
+  SimNode node(world, NodeId{0}, "n1", [&ticks](io::Env& env) {
+    std::uint64_t* counter = &ticks.per_boot[ticks.boots++];
+    return tick_forever(&env, counter, &ticks.frames_destroyed);
+  });
+  world.run_for(Duration::ms(105));
+  node.pause(Duration::s(10));
+  world.run_for(Duration::ms(100));
+  node.crash();
+  EXPECT_FALSE(node.paused());
+  EXPECT_EQ(ticks.frames_destroyed, 1);
+  node.restart();
+  EXPECT_FALSE(node.paused());
+  world.run_for(Duration::ms(1005));
+  EXPECT_EQ(ticks.per_boot[0], 10u);  // the held timer never fires
+  EXPECT_EQ(ticks.per_boot[1], 100u);
+  world.run_for(Duration::s(10));  // the old pause's resume finds nothing to resume
+  EXPECT_EQ(ticks.per_boot[1], 1100u);
+}
+
 // ---- (b) determinism ------------------------------------------------------------------------
 
 EchoWorkloadOptions faulty_workload() {

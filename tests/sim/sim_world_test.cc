@@ -123,6 +123,37 @@ TEST(SimWorld, NodeEventsAreDroppedAfterTheNodeGoesDown) {
   world.remove_node(node);
 }
 
+TEST(SimWorld, APausedNodesEventsWaitForTheResumeAndKeepTheirOrder) {
+  SimWorld world(1);
+  const NodeId paused{1};
+  const NodeId other{2};
+  world.add_node(paused);
+  world.add_node(other);
+  std::vector<std::string> order;
+  std::vector<Instant> times;
+  auto record = [&](const char* what) {
+    return [&order, &times, &world, what] {
+      order.emplace_back(what);
+      times.push_back(world.now());
+    };
+  };
+  world.schedule(at_ms(5), paused, record("a"));
+  world.schedule(at_ms(6), paused, record("b"));
+  world.schedule(at_ms(7), other, record("other"));
+  world.schedule(at_ms(30), paused, record("late"));  // not yet due at the resume
+  world.pause_node(paused, Duration::ms(50));
+  EXPECT_TRUE(world.node_paused(paused));
+  EXPECT_TRUE(world.run_until(at_ms(10)));
+  EXPECT_EQ(order, (std::vector<std::string>{"other"}));
+  world.resume_node(paused);  // early: the pause's own resume at 50 ms then finds nothing to do
+  EXPECT_FALSE(world.node_paused(paused));
+  EXPECT_TRUE(world.run_until(at_ms(200)));
+  EXPECT_EQ(order, (std::vector<std::string>{"other", "a", "b", "late"}));
+  EXPECT_EQ(times, (std::vector<Instant>{at_ms(7), at_ms(10), at_ms(10), at_ms(30)}));
+  world.remove_node(paused);
+  world.remove_node(other);
+}
+
 // ---- SimClock -------------------------------------------------------------------------------
 
 TEST(SimClock, OffsetAndDrift) {
