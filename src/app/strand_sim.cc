@@ -3,8 +3,9 @@
 //   strand-sim run <scenario.toml> [--seed N] [--swarm] [--verbose] [--trace N]
 //                                            one seed; prints the summary, the checks' verdicts
 //                                            and the trace hash (and the replay command on failure)
-//   strand-sim swarm <scenario.toml> --seeds A..B [--stop-on-failure]
-//                                            every seed, each with a random fault mix
+//   strand-sim swarm <scenario.toml>... --seeds A..B [--jobs N] [--stop-on-failure]
+//                                            every seed of every file, each with a random fault
+//                                            mix; --jobs N > 1 runs seeds in N forked workers
 //
 // Exit codes: 0 ok, 1 a check failed, 2 bad usage. This is the only place that reads OS entropy
 // (for a seed when none is given) and real time (to report the speed).
@@ -24,6 +25,8 @@
 #include <vector>
 
 #include "app/sim_scenario.h"
+#include "app/sim_swarm.h"
+#include "io/assert.h"
 
 namespace {
 
@@ -36,6 +39,7 @@ constexpr int kExitOk = 0;
 constexpr int kExitCheckFailed = 1;
 constexpr int kExitUsage = 2;
 constexpr std::uint64_t kSwarmSeedsMax = 1'000'000;
+constexpr int kSwarmJobsMax = 64;
 
 std::shared_ptr<spdlog::logger> out;  // the report, on stdout
 
@@ -107,12 +111,19 @@ void print_broker(const Scenario& scenario, const BrokerWorkloadReport& r, doubl
       "at a corrupt batch); {} fetch errors",
       r.attempts, r.acked_all + r.acked_leader, r.acked_all, r.acked_leader, r.sent_no_ack,
       r.failed, r.refused, r.unknown, r.consumed, r.read_back, r.readback_stuck, r.fetch_errors);
+  const auto& shape = f.partitions_by_shape;
+  using strand::sim::PartitionShape;
+  auto by = [&shape](PartitionShape s) { return shape[static_cast<std::size_t>(s)]; };
   out->info(
       "faults: broker {} power failures ({} of every broker at once), {} heal restarts, {} "
-      "failed starts; {} partitions ({} isolating a leader); {} ENOSPC episodes; {} bit flips "
+      "failed starts; {} pauses ({} of a leader); {} partitions ({} isolate, {} of them a leader; "
+      "{} one-way, {} clients, {} split, {} bridge, {} rack); {} ENOSPC episodes; {} bit flips "
       "({} partitions tainted); {} wall jumps",
-      f.crashes, f.crashes_all, f.heal_restarts, f.broker_start_failures, f.partitions,
-      f.leader_isolations, f.no_space_episodes, f.bit_flips, r.tainted_partitions, f.wall_jumps);
+      f.crashes, f.crashes_all, f.heal_restarts, f.broker_start_failures, f.pauses, f.leader_pauses,
+      f.partitions, by(PartitionShape::kIsolate), f.leader_isolations, by(PartitionShape::kOneWay),
+      by(PartitionShape::kClients), by(PartitionShape::kSplit), by(PartitionShape::kBridge),
+      by(PartitionShape::kRack), f.no_space_episodes, f.bit_flips, r.tainted_partitions,
+      f.wall_jumps);
   out->info(
       "disk: {} read, {} write, {} sync errors, {} ENOSPC, {} slow ops; at crashes "
       "{} files dropped, {} kept, {} torn unsynced data",
@@ -149,6 +160,27 @@ Verdicts run_seed(const Scenario& scenario, std::uint64_t seed, bool swarm, bool
   return verdicts_of(report);
 }
 
+void print_trace(spdlog::sinks::ringbuffer_sink_st& trace) {
+  const std::vector<std::string> lines = trace.last_formatted();
+  out->info("--- the simulated nodes' last {} log lines before the end (--trace) ---",
+            lines.size());
+  for (std::string line : lines) {
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    out->info("{}", line);
+  }
+}
+
+// What the assertion hook of `run` prints: a broken invariant aborts the run before any check.
+std::string g_abort_replay;
+spdlog::sinks::ringbuffer_sink_st* g_abort_trace = nullptr;
+
+void on_assertion_failed() {
+  out->info("result: FAILED (an invariant assertion, above)");
+  out->info("replay: {}", g_abort_replay);
+  if (g_abort_trace) print_trace(*g_abort_trace);
+  out->flush();
+}
+
 // `trace`: the simulated nodes' last log lines (run --trace), printed when the run fails.
 int run_one(const Scenario& scenario, std::optional<std::uint64_t> seed_flag, bool swarm,
             spdlog::sinks::ringbuffer_sink_st* trace) {
@@ -160,16 +192,12 @@ int run_one(const Scenario& scenario, std::optional<std::uint64_t> seed_flag, bo
     seed = (std::uint64_t{entropy()} << 32) | entropy();
     out->info("no --seed given: picked seed {} from OS entropy", seed);
   }
+  g_abort_replay = replay_command(scenario.path, seed, swarm);
+  g_abort_trace = trace;
+  strand::set_assert_hook(on_assertion_failed);
   const bool ok = run_seed(scenario, seed, swarm, true).ok;
-  if (trace && !ok) {
-    const std::vector<std::string> lines = trace->last_formatted();
-    out->info("--- the simulated nodes' last {} log lines before the end (--trace) ---",
-              lines.size());
-    for (std::string line : lines) {
-      while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-      out->info("{}", line);
-    }
-  }
+  strand::set_assert_hook(nullptr);
+  if (trace && !ok) print_trace(*trace);
   return ok ? kExitOk : kExitCheckFailed;
 }
 
@@ -188,29 +216,51 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_seed_range(std::str
   return std::pair(low, high);
 }
 
-int run_swarm(const Scenario& scenario, std::uint64_t low, std::uint64_t high, bool stop_early) {
-  std::uint64_t failed = 0;
-  std::uint64_t ran = 0;
+strand::app::SeedOutcome outcome_of(const Scenario& scenario, std::uint64_t seed) {
+  const Verdicts verdicts = run_seed(scenario, seed, true, false);
+  std::string why;
+  for (const auto& [name, detail] : verdicts.failed) {
+    why += (why.empty() ? "" : "; ") + name + ": " + detail;
+  }
+  return {seed, verdicts.ok, why};
+}
+
+// Returns the exit code and whether a seed failed. With jobs == 1 the seeds run in this process,
+// so a debugger follows them; otherwise in forked workers (app/sim_swarm.h).
+std::pair<int, bool> run_swarm(const Scenario& scenario, std::uint64_t low, std::uint64_t high,
+                               int jobs, bool stop_early) {
+  auto report = [&](const strand::app::SeedOutcome& outcome) {
+    if (outcome.ok) return;
+    out->info("seed {} FAILED ({}); replay: {}", outcome.seed, outcome.why,
+              replay_command(scenario.path, outcome.seed, true));
+  };
+  strand::app::SwarmTally tally;
   const auto start = std::chrono::steady_clock::now();
-  for (std::uint64_t seed = low;; ++seed) {
-    const Verdicts verdicts = run_seed(scenario, seed, true, false);
-    ran += 1;
-    if (!verdicts.ok) {
-      failed += 1;
-      std::string why;
-      for (const auto& [name, detail] : verdicts.failed) {
-        why += (why.empty() ? "" : "; ") + name + ": " + detail;
-      }
-      out->info("seed {} FAILED ({}); replay: {}", seed, why,
-                replay_command(scenario.path, seed, true));
+  if (jobs == 1) {
+    for (std::uint64_t seed = low;; ++seed) {
+      const strand::app::SeedOutcome outcome = outcome_of(scenario, seed);
+      tally.ran += 1;
+      tally.failed += outcome.ok ? 0 : 1;
+      report(outcome);
+      if (seed == high || (stop_early && tally.failed > 0)) break;
     }
-    if (seed == high || (stop_early && failed > 0)) break;
+  } else {
+    auto run = [&](std::uint64_t seed) { return outcome_of(scenario, seed); };
+    tally = strand::app::run_seeds_forked(low, high, jobs, stop_early, run, report);
   }
   const std::chrono::duration<double> real = std::chrono::steady_clock::now() - start;
-  out->info("swarm: {} seeds ({}..{}), {} ok, {} failed, {:.1f} s real ({:.1f} seeds/minute)", ran,
-            low, low + ran - 1, ran - failed, failed, real.count(),
-            real.count() > 0 ? 60.0 * static_cast<double>(ran) / real.count() : 0.0);
-  return failed == 0 ? kExitOk : kExitCheckFailed;
+  out->info(
+      "swarm: {} seeds ({}..{}) of {}, {} ok, {} failed, {:.1f} s real ({:.1f} seeds/minute), "
+      "{} job{}",
+      tally.ran, low, low + tally.ran - 1, scenario.path, tally.ran - tally.failed, tally.failed,
+      real.count(), real.count() > 0 ? 60.0 * static_cast<double>(tally.ran) / real.count() : 0.0,
+      jobs, jobs == 1 ? "" : "s");
+  if (!tally.error.empty()) {
+    spdlog::get("err")->error("could not start a worker ({}); seeds from {} on did not run",
+                              tally.error, low + tally.ran);
+    return {kExitCheckFailed, tally.failed > 0};
+  }
+  return {tally.failed == 0 ? kExitOk : kExitCheckFailed, tally.failed > 0};
 }
 
 CLI::Validator uint64_validator() {
@@ -253,12 +303,16 @@ int main(int argc, char** argv) {
   run->add_option("--trace", trace_lines,
                   "on failure, print the simulated nodes' last N log lines (debug level)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
-  std::string swarm_path;
+  std::vector<std::string> swarm_paths;
   std::string seeds_text;
+  int jobs = 1;
   bool stop_early = false;
   CLI::App* swarm = app.add_subcommand("swarm", "run a range of seeds with random fault mixes");
-  swarm->add_option("scenario", swarm_path, "scenario file (TOML)")->required();
+  swarm->add_option("scenario", swarm_paths, "scenario files (TOML); each runs every seed")
+      ->required();
   swarm->add_option("--seeds", seeds_text, "seed range A..B (inclusive)")->required();
+  swarm->add_option("--jobs", jobs, "worker processes (1: every seed in this process)")
+      ->check(CLI::Range(1, kSwarmJobsMax));
   swarm->add_flag("--stop-on-failure", stop_early, "stop at the first failing seed");
   try {
     app.parse(argc, argv);
@@ -279,19 +333,34 @@ int main(int argc, char** argv) {
     node_log->set_level(spdlog::level::debug);
   }
 
-  const std::string& path = run->parsed() ? run_path : swarm_path;
-  std::string error;
-  const std::optional<Scenario> scenario = strand::app::load_scenario(path, &error);
-  if (!scenario) {
-    err->error("{}", error);
-    return kExitUsage;
+  const std::vector<std::string> paths = run->parsed() ? std::vector{run_path} : swarm_paths;
+  std::vector<Scenario> scenarios;
+  for (const std::string& path : paths) {
+    std::string error;
+    std::optional<Scenario> scenario = strand::app::load_scenario(path, &error);
+    if (!scenario) {
+      err->error("{}", error);
+      return kExitUsage;
+    }
+    scenarios.push_back(std::move(*scenario));
   }
-  if (run->parsed()) return run_one(*scenario, seed, swarm_mix, trace.get());
+  if (run->parsed()) return run_one(scenarios.front(), seed, swarm_mix, trace.get());
   const auto range = parse_seed_range(seeds_text);
   if (!range) {
     err->error("--seeds wants A..B with A <= B and at most {} seeds, got '{}'", kSwarmSeedsMax,
                seeds_text);
     return kExitUsage;
   }
-  return run_swarm(*scenario, range->first, range->second, stop_early);
+  int exit_code = kExitOk;
+  for (std::size_t i = 0; i < scenarios.size(); ++i) {
+    const auto [code, failed] =
+        run_swarm(scenarios[i], range->first, range->second, jobs, stop_early);
+    if (code != kExitOk) exit_code = code;
+    if (failed && stop_early && i + 1 < scenarios.size()) {
+      out->info("swarm: stopped at the first failure; {} more scenario file(s) not run",
+                scenarios.size() - i - 1);
+      break;
+    }
+  }
+  return exit_code;
 }
