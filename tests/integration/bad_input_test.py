@@ -75,16 +75,18 @@ def crc32c(data):
     return crc ^ 0xFFFFFFFF
 
 
-def record_batch(records, timestamp_ms=None):
-    """A magic-2 batch (no compression, no producer id) of (key, value) pairs."""
+def record_batch(records, timestamp_ms=None, producer=(-1, -1, -1)):
+    """A magic-2 batch (no compression) of (key, value) pairs; producer is the idempotent
+    producer's (id, epoch, base sequence), none by default."""
     timestamp_ms = timestamp_ms or int(time.time() * 1000)
+    producer_id, producer_epoch, base_sequence = producer
     body = b""
     for delta, (key, value) in enumerate(records):
         record = b"\x00" + varint(0) + varint(delta)
         record += varint(len(key)) + key + varint(len(value)) + value + varint(0)
         body += varint(len(record)) + record
-    after_crc = struct.pack(">hiqqqhii", 0, len(records) - 1, timestamp_ms, timestamp_ms, -1, -1,
-                            -1, len(records)) + body
+    after_crc = struct.pack(">hiqqqhii", 0, len(records) - 1, timestamp_ms, timestamp_ms,
+                            producer_id, producer_epoch, base_sequence, len(records)) + body
     after_length = struct.pack(">ib", -1, 2) + struct.pack(">I", crc32c(after_crc)) + after_crc
     return struct.pack(">qi", 0, len(after_length)) + after_length
 

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Three strand-broker processes on loopback form a cluster (every broker a controller voter).
 A topic with 6 partitions and replication factor 3 is created through confluent-kafka's
-AdminClient; a confluent-kafka producer (acks=all) runs while the test SIGKILLs the leader of some
-partitions, restarts it, and later kills the leader of another. Afterwards every acknowledged
-record is read back at exactly its acknowledged offset, each offset holds one record, and per
+AdminClient; an idempotent confluent-kafka producer (acks=all) runs while the test SIGKILLs the
+leader of some partitions, restarts it, and later kills the leader of another. Afterwards every
+acknowledged record is read back at exactly its acknowledged offset, each offset holds one record,
+no record is stored twice (the retries after a failover are recognised by their sequence), and per
 partition the acknowledged records keep their order (offsets are not dense: a new leader's Raft
 control batch takes an offset, which consumers skip, as they skip Kafka's transaction markers). kafka-python and kcat see the three brokers
 and every partition's replicas and leader before and after. Then all three stop cleanly (SIGTERM)
@@ -125,7 +126,8 @@ def check_metadata(cluster, topic):
 
 
 class Load:
-    """A producer thread: keyed records, acks=all, until stopped."""
+    """A producer thread: keyed records, acks=all, idempotent (a retry after a failover must not
+    store a record twice), until stopped."""
 
     def __init__(self, bootstrap, topic):
         self.topic = topic
@@ -136,7 +138,7 @@ class Load:
         self.stop = threading.Event()
         self.producer = Producer({
             "bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5,
-            "max.in.flight.requests.per.connection": 1, "enable.idempotence": False,
+            "max.in.flight.requests.per.connection": 1, "enable.idempotence": True,
             "message.timeout.ms": 60000, "retries": 1000000, "retry.backoff.ms": 100,
             "reconnect.backoff.ms": 50, "reconnect.backoff.max.ms": 500,
             "topic.metadata.refresh.interval.ms": 1000,
@@ -259,6 +261,10 @@ def main():
             missing = [(v, at) for v, at in load.acked.items() if records.get(at) != v]
             assert not missing, f"{len(missing)} acknowledged records not at their offsets: " \
                 f"{missing[:5]}"
+            seen = {}
+            for at, value in sorted(records.items()):
+                assert value not in seen, f"{value} stored twice, at {seen[value]} and {at}"
+                seen[value] = at
             # Offsets are not dense: each new leader's control batch takes one, as Kafka's
             # transaction markers do.
             for partition in range(PARTITIONS):
@@ -266,7 +272,8 @@ def main():
                 values = [v for _, v in acked_here]
                 assert values == sorted(values), f"partition {partition}: acknowledged records " \
                     "out of order"
-            return f"{len(load.acked)} acknowledged of {load.sent} sent, all read back"
+            return (f"{len(load.acked)} acknowledged of {load.sent} sent, all read back, none "
+                    f"twice ({len(records)} records read)")
         checks.run("every acknowledged record is read back at its offset", acked_are_all_there)
         checks.run("metadata after the kills", check_metadata, cluster, topic)
 

@@ -6,6 +6,8 @@
 
 #include "broker/cluster/controller.h"
 #include "broker/protocol/batch_builder.h"
+#include "broker/protocol/byte_order.h"
+#include "broker/protocol/record_batch.h"
 #include "broker/protocol/topic_name.h"
 #include "broker/storage/atomic_file.h"
 
@@ -15,6 +17,8 @@ namespace {
 
 constexpr std::size_t kCatalogBytesMax = 64u << 20;
 constexpr std::int32_t kPartitionsPerTopicMax = 1 << 16;
+// One read while rebuilding the producer state.
+constexpr std::uint32_t kProducerScanBytes = 1u << 20;
 
 TopicError error(protocol::ErrorCode code, std::string message) {
   return TopicError{code, std::move(message)};
@@ -99,15 +103,28 @@ Partition::~Partition() = default;
 io::Task<io::Result<storage::AppendResult>> Partition::append(std::vector<std::byte> batch,
                                                               Acks acks, io::Duration timeout) {
   if (closing_) co_return io::Error{io::ErrorKind::kNotFound, "partition is being deleted"};
-  operations_in_flight_ += 1;
   if (replica_) {
-    const raft::Acks raft_acks = acks == Acks::kAll ? raft::Acks::kAll : raft::Acks::kLeader;
-    raft::ProposeOutcome outcome = co_await replica_->propose(std::move(batch), raft_acks, timeout);
-    operations_in_flight_ -= 1;
-    operation_done_.notify_all();
+    raft::ProposeOutcome outcome = co_await propose(std::move(batch), acks, timeout);
     if (!outcome.ok()) co_return propose_error(tp_, outcome);
     co_return storage::AppendResult{outcome.base_offset, outcome.last_offset};
   }
+  io::Result<storage::AppendResult> appended = co_await append_local(std::move(batch), acks);
+  co_return std::move(appended);
+}
+
+io::Task<raft::ProposeOutcome> Partition::propose(std::vector<std::byte> batch, Acks acks,
+                                                  io::Duration timeout) {
+  operations_in_flight_ += 1;
+  const raft::Acks raft_acks = acks == Acks::kAll ? raft::Acks::kAll : raft::Acks::kLeader;
+  raft::ProposeOutcome outcome = co_await replica_->propose(std::move(batch), raft_acks, timeout);
+  operations_in_flight_ -= 1;
+  operation_done_.notify_all();
+  co_return outcome;
+}
+
+io::Task<io::Result<storage::AppendResult>> Partition::append_local(std::vector<std::byte> batch,
+                                                                    Acks acks) {
+  operations_in_flight_ += 1;
   io::Result<storage::AppendResult> appended =
       co_await log_.append(std::move(batch), 0, protocol::BatchOrigin::kClient);
   if (appended && acks == Acks::kAll && !planted_ack_before_sync_) {
@@ -121,6 +138,152 @@ io::Task<io::Result<storage::AppendResult>> Partition::append(std::vector<std::b
   operations_in_flight_ -= 1;
   operation_done_.notify_all();
   co_return std::move(appended);
+}
+
+io::Task<Partition::Produced> Partition::produce(std::vector<std::byte> batch, Acks acks,
+                                                 io::Duration timeout) {
+  Produced produced;
+  const ProducerBatch producer =
+      batch.size() >= protocol::kBatchHeaderBytes ? ProducerBatch::of(batch) : ProducerBatch{};
+  auto leading = [this] { return !replica_ || replica_->role() == raft::Role::kLeader; };
+  // Every idempotent batch waits here, in arrival order, until the producer state of this
+  // leadership is rebuilt from the log; the rebuild runs on its own, so that no batch checks
+  // before an earlier one of the same producer.
+  for (std::uint64_t rounds = 0;
+       producer.id >= 0 && leading() && !closing_ && !producer_state_current(); ++rounds) {
+    STRAND_ASSERT(rounds < (1ull << 40), "every round waits for a rebuild");
+    if (!producers_loading_) {
+      producers_loading_ = true;
+      background_.spawn(load_producer_state(leader_epoch()));
+      if (producer_state_current()) break;
+    }
+    co_await producers_loaded_.wait();
+  }
+  if (producer.id < 0 || !leading() || closing_) {
+    // A follower or a closing partition refuses in append().
+    io::Result<storage::AppendResult> appended = co_await append(std::move(batch), acks, timeout);
+    produced.appended = std::move(appended);
+    co_return produced;
+  }
+  const SequenceCheck check = producers_.check(producer);
+  switch (check.verdict) {
+    case SequenceVerdict::kAppend:
+      break;
+    case SequenceVerdict::kDuplicate: {
+      Produced duplicate = co_await answer_duplicate(check.written, acks, timeout);
+      co_return duplicate;
+    }
+    case SequenceVerdict::kInFlight:
+      produced.refused = protocol::ErrorCode::kRequestTimedOut;
+      co_return produced;
+    case SequenceVerdict::kOutOfOrder:
+      produced.refused = protocol::ErrorCode::kOutOfOrderSequenceNumber;
+      co_return produced;
+    case SequenceVerdict::kFencedEpoch:
+      produced.refused = protocol::ErrorCode::kInvalidProducerEpoch;
+      co_return produced;
+  }
+  producers_.begin(producer);
+  const std::int32_t epoch = producers_epoch_;
+  if (replica_) {
+    raft::ProposeOutcome outcome = co_await propose(std::move(batch), acks, timeout);
+    // In the log (even if not committed in time): a retry must find it there, not write it again.
+    if (producers_epoch_ == epoch && outcome.base_offset >= 0) {
+      producers_.written(producer.id, producer.first_sequence, outcome.base_offset,
+                         outcome.last_offset, static_cast<std::int32_t>(outcome.term));
+    } else if (producers_epoch_ == epoch) {
+      producers_.abandon(producer.id, producer.first_sequence);
+    }
+    if (outcome.ok()) {
+      produced.appended = storage::AppendResult{outcome.base_offset, outcome.last_offset};
+    } else {
+      produced.appended = propose_error(tp_, outcome);
+    }
+    co_return produced;
+  }
+  io::Result<storage::AppendResult> appended = co_await append_local(std::move(batch), acks);
+  if (producers_epoch_ == epoch && appended) {
+    producers_.written(producer.id, producer.first_sequence, appended->base_offset,
+                       appended->last_offset, 0);
+  } else if (producers_epoch_ == epoch) {
+    producers_.abandon(producer.id, producer.first_sequence);
+  }
+  produced.appended = std::move(appended);
+  co_return produced;
+}
+
+// A retried batch is answered with its first write's offsets; with acks=all only once that write
+// is committed (a replicated one may still be cut from the log by a new leader).
+io::Task<Partition::Produced> Partition::answer_duplicate(const BatchSequences& written, Acks acks,
+                                                          io::Duration timeout) {
+  Produced produced;
+  produced.appended = storage::AppendResult{written.base_offset, written.last_offset};
+  if (!replica_ || acks != Acks::kAll || replica_->high_watermark() > written.last_offset) {
+    co_return produced;
+  }
+  raft::ProposeOutcome original;
+  original.base_offset = written.base_offset;
+  original.last_offset = written.last_offset;
+  original.term = written.leader_epoch;
+  operations_in_flight_ += 1;
+  raft::ProposeOutcome settled =
+      co_await replica_->await_settled(original, raft::Acks::kAll, timeout);
+  operations_in_flight_ -= 1;
+  operation_done_.notify_all();
+  if (!settled.ok()) produced.appended = propose_error(tp_, settled);
+  co_return produced;
+}
+
+// Rebuilds the producer state from the batches of the log's last two segments (a producer retries
+// within its delivery timeout, long before its batches leave the last two segments), including,
+// on a leader, entries not committed yet: a retry is checked against what the log holds.
+io::Task<void> Partition::load_producer_state(std::int32_t epoch) {
+  operations_in_flight_ += 1;
+  ProducerStateTable table;
+  const std::vector<storage::SegmentSummary> segments = log_.segments();
+  std::int64_t next = log_.log_start_offset();
+  if (segments.size() > 2) next = std::max(next, segments[segments.size() - 2].base_offset);
+  const std::int64_t end = log_.next_offset();
+  std::uint64_t batches = 0;
+  for (std::uint64_t rounds = 0; next < end && !closing_; ++rounds) {
+    STRAND_ASSERT(rounds < (1ull << 40), "each read moves forward");
+    io::Result<std::vector<std::byte>> bytes = co_await log_.read(next, kProducerScanBytes, end);
+    if (!bytes) {
+      spdlog::warn("{}-{}: rebuilding the producer state at offset {}: {}", tp_.topic,
+                   tp_.partition, next, bytes.error().to_string());
+      break;
+    }
+    const std::int64_t before = next;
+    std::span<const std::byte> rest(*bytes);
+    while (rest.size() >= protocol::kBatchHeaderBytes) {
+      io::Result<std::uint32_t> size = protocol::RecordBatchView::peek_size(rest);
+      if (!size || *size > rest.size()) break;
+      const std::span<const std::byte> whole = rest.first(*size);
+      const auto base = protocol::load_be<std::int64_t>(whole.data());
+      const auto delta =
+          protocol::load_be<std::int32_t>(whole.data() + protocol::batch_field::kLastOffsetDelta);
+      const ProducerBatch producer = ProducerBatch::of(whole);
+      if (producer.id >= 0) {
+        const auto leader_epoch = protocol::load_be<std::int32_t>(
+            whole.data() + protocol::batch_field::kPartitionLeaderEpoch);
+        table.replay(producer, base, base + delta, leader_epoch);
+        batches += 1;
+      }
+      next = base + delta + 1;
+      rest = rest.subspan(*size);
+    }
+    if (next <= before) break;  // nothing readable: the rest stays unknown (accepted as new)
+  }
+  if (leader_epoch() == epoch && !closing_) {
+    producers_ = std::move(table);
+    producers_epoch_ = epoch;
+    spdlog::debug("{}-{}: producer state of epoch {}: {} producers from {} batches", tp_.topic,
+                  tp_.partition, epoch, producers_.size(), batches);
+  }
+  producers_loading_ = false;
+  operations_in_flight_ -= 1;
+  operation_done_.notify_all();
+  producers_loaded_.notify_all();
 }
 
 io::Task<io::Result<std::vector<std::byte>>> Partition::read(std::int64_t offset,

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/cluster/producer_state.h"
 #include "broker/cluster/topic_catalog.h"
 #include "broker/config.h"
 #include "broker/protocol/error_code.h"
@@ -60,6 +61,18 @@ class Partition {
   io::Task<io::Result<storage::AppendResult>> append(std::vector<std::byte> batch, Acks acks,
                                                      io::Duration timeout = io::Duration::s(30));
 
+  // A client's batch. An idempotent producer's (a producer id and sequence in its header) is
+  // checked against the partition's producer state first: the producer's next batch is appended,
+  // a retried one is answered with the offsets it got the first time (once committed, for
+  // acks=all) and not written again; `refused` says OUT_OF_ORDER_SEQUENCE_NUMBER after a gap,
+  // INVALID_PRODUCER_EPOCH for a fenced epoch, REQUEST_TIMED_OUT while the same batch is still
+  // being written. Other batches go straight to append().
+  struct Produced {
+    protocol::ErrorCode refused = protocol::ErrorCode::kNone;
+    io::Result<storage::AppendResult> appended = storage::AppendResult{-1, -1};
+  };
+  io::Task<Produced> produce(std::vector<std::byte> batch, Acks acks, io::Duration timeout);
+
   // Whole batches from `offset`, up to `bytes_max` (at least one batch unless `strict_max`),
   // none at or beyond the high watermark. Errors: kOutOfRange, kCorrupt, kIoError, kNotFound.
   io::Task<io::Result<std::vector<std::byte>>> read(std::int64_t offset, std::uint32_t bytes_max);
@@ -97,6 +110,16 @@ class Partition {
 
  private:
   io::Task<io::Result<std::optional<TimestampedOffset>>> find_timestamp(std::int64_t timestamp);
+  // Replicated: proposes the batch; the outcome has its offsets once it is in the log, even if it
+  // did not commit in time.
+  io::Task<raft::ProposeOutcome> propose(std::vector<std::byte> batch, Acks acks,
+                                         io::Duration timeout);
+  io::Task<io::Result<storage::AppendResult>> append_local(std::vector<std::byte> batch, Acks acks);
+  // Whether producers_ holds the producer state of this leadership.
+  bool producer_state_current() const { return producers_epoch_ == leader_epoch(); }
+  io::Task<void> load_producer_state(std::int32_t epoch);
+  io::Task<Produced> answer_duplicate(const BatchSequences& written, Acks acks,
+                                      io::Duration timeout);
   void schedule_flush();
   io::Task<void> flush_loop();
   void advance_high_watermark();
@@ -109,6 +132,10 @@ class Partition {
   io::Condition operation_done_;
   bool flushing_ = false;
   bool closing_ = false;
+  ProducerStateTable producers_;
+  std::int32_t producers_epoch_ = -1;  // the leader epoch producers_ was rebuilt in
+  bool producers_loading_ = false;
+  io::Condition producers_loaded_;
   bool planted_ack_before_sync_ = false;
   bool planted_reads_beyond_high_watermark_ = false;
   io::TaskScope background_;  // last: destroyed first

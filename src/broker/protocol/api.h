@@ -29,6 +29,7 @@ enum class ApiKey : std::int16_t {
   kApiVersions = 18,
   kCreateTopics = 19,
   kDeleteTopics = 20,
+  kInitProducerId = 22,
   kDescribeConfigs = 32,
   kCreatePartitions = 37,
   kDeleteGroups = 42,

@@ -113,6 +113,9 @@ class Replica {
   // Appends one producer batch if this replica leads, and answers per `acks` within `timeout`.
   // The batch is stored verbatim but for baseOffset and partitionLeaderEpoch.
   io::Task<ProposeOutcome> propose(std::vector<std::byte> batch, Acks acks, io::Duration timeout);
+  // Waits as propose() does for an entry already in the log at `outcome`'s offsets and term (an
+  // idempotent producer's retried batch) to settle per `acks`, within `timeout`.
+  io::Task<ProposeOutcome> await_settled(ProposeOutcome outcome, Acks acks, io::Duration timeout);
 
   // Leader only: appends a single-server configuration change (core.h
   // propose_configuration_change) and answers once it committed, within `timeout`. Errors as
@@ -178,7 +181,6 @@ class Replica {
   // Moves the log's start to min(`offset`, what is committed and durable here), then the core's.
   io::Task<io::Result<void>> move_log_start(Offset offset);
   void follow_log_start_in_core();
-  io::Task<ProposeOutcome> await_settled(ProposeOutcome outcome, Acks acks, io::Duration timeout);
   // What a waiting proposal learns now; nullopt while undecided.
   std::optional<ReplicaError> settled(const ProposeOutcome& proposal, Acks acks) const;
 

@@ -51,7 +51,11 @@ protocol::ErrorCode error_code_for(const io::Error& error) {
 
 KafkaApi::KafkaApi(io::Env& env, const BrokerConfig& config, cluster::PartitionManager& partitions,
                    group::Coordinator& groups)
-    : env_(env), config_(config), partitions_(partitions), groups_(groups) {}
+    : env_(env),
+      config_(config),
+      partitions_(partitions),
+      groups_(groups),
+      producer_ids_(env, config.data_dir, config.node_id) {}
 
 io::Task<HandlerResult> KafkaApi::handle(const protocol::RequestHeader& header,
                                          std::span<const std::byte> body,
@@ -86,6 +90,8 @@ io::Task<HandlerResult> KafkaApi::handle(const protocol::RequestHeader& header,
       co_return co_await join_group(header, reader, context);
     case ApiKey::kSyncGroup:
       co_return co_await sync_group(header, reader);
+    case ApiKey::kInitProducerId:
+      co_return co_await init_producer_id(header, reader);
     case ApiKey::kHeartbeat:
       co_return heartbeat(header, reader);
     case ApiKey::kLeaveGroup:

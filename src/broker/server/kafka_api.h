@@ -14,6 +14,7 @@
 #include "broker/group/coordinator.h"
 #include "broker/protocol/find_coordinator.h"
 #include "broker/protocol/metadata.h"
+#include "broker/server/producer_ids.h"
 #include "broker/server/request_handler.h"
 #include "io/env.h"
 
@@ -42,6 +43,7 @@ class KafkaApi final : public RequestHandler {
   io::Task<Response> fetch(const Header& header, protocol::Reader& body,
                            const ConnectionContext& context);
   io::Task<Response> list_offsets(const Header& header, protocol::Reader& body);
+  io::Task<Response> init_producer_id(const Header& header, protocol::Reader& body);
   io::Task<Response> create_topics(const Header& header, protocol::Reader& body);
   io::Task<Response> delete_topics(const Header& header, protocol::Reader& body);
   io::Task<Response> create_partitions(const Header& header, protocol::Reader& body);
@@ -72,6 +74,7 @@ class KafkaApi final : public RequestHandler {
   const BrokerConfig& config_;
   cluster::PartitionManager& partitions_;
   group::Coordinator& groups_;
+  ProducerIds producer_ids_;
   bool stopping_ = false;
 };
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "broker/protocol/init_producer_id.h"
 #include "broker/protocol/produce.h"
 #include "broker/protocol/record_batch.h"
 #include "broker/protocol/topic_name.h"
@@ -53,13 +54,16 @@ ErrorCode check_records(std::span<const std::byte> records, bool records_null,
 }
 
 io::Task<void> run_append(PartitionAppend& append, cluster::Acks acks, io::Duration timeout) {
-  io::Result<storage::AppendResult> appended =
-      co_await append.partition->append(std::move(append.batch), acks, timeout);
-  if (appended) {
-    append.out->base_offset = appended->base_offset;
+  cluster::Partition::Produced produced =
+      co_await append.partition->produce(std::move(append.batch), acks, timeout);
+  if (produced.refused != ErrorCode::kNone) {
+    set_error(*append.out, produced.refused, "refused by the idempotent producer's sequence");
+  } else if (produced.appended) {
+    append.out->base_offset = produced.appended->base_offset;
     append.out->log_start_offset = append.partition->log_start_offset();
   } else {
-    set_error(*append.out, error_code_for(appended.error()), appended.error().message);
+    set_error(*append.out, error_code_for(produced.appended.error()),
+              produced.appended.error().message);
   }
 }
 
@@ -152,6 +156,33 @@ io::Task<HandlerResult> KafkaApi::produce(const Header& header, protocol::Reader
   // leader moved), instead of sending to a follower forever.
   if (request.acks == 0) co_return HandlerResult{std::nullopt, refused};
   co_return encode(header, response, protocol::write_produce_response);
+}
+
+}  // namespace strand::server
+
+namespace strand::server {
+
+// Idempotent producers only: a transactional id is refused (transactions are not supported), and
+// a producer asking for its epoch to be bumped (v3+) gets a fresh id instead, which serves the same
+// purpose (its sequences start again).
+io::Task<HandlerResult> KafkaApi::init_producer_id(const Header& header, protocol::Reader& body) {
+  protocol::InitProducerIdRequest request =
+      protocol::read_init_producer_id_request(body, header.api_version);
+  if (!body.ok()) co_return decode_failure(header, body);
+  protocol::InitProducerIdResponse response;
+  if (request.transactional_id) {
+    response.error_code = static_cast<std::int16_t>(ErrorCode::kInvalidRequest);
+  } else {
+    io::Result<std::int64_t> id = co_await producer_ids_.next();
+    if (id) {
+      response.producer_id = *id;
+      response.producer_epoch = 0;
+    } else {
+      spdlog::error("InitProducerId: {}", id.error().to_string());
+      response.error_code = static_cast<std::int16_t>(ErrorCode::kKafkaStorageError);
+    }
+  }
+  co_return encode(header, response, protocol::write_init_producer_id_response);
 }
 
 }  // namespace strand::server
