@@ -9,6 +9,7 @@
 //
 // Exit codes: 0 ok, 1 a check failed, 2 bad usage. This is the only place that reads OS entropy
 // (for a seed when none is given) and real time (to report the speed).
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -27,6 +28,8 @@
 #include "app/sim_scenario.h"
 #include "app/sim_swarm.h"
 #include "io/assert.h"
+#include "sim/sim_network.h"
+#include "sim/sim_world.h"
 
 namespace {
 
@@ -169,6 +172,26 @@ void print_trace(spdlog::sinks::ringbuffer_sink_st& trace) {
     out->info("{}", line);
   }
 }
+
+// "12.345678 s broker-1": the simulated world's virtual time and the node whose event logs.
+class SimStamp : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg&, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    const strand::sim::SimWorld* world = strand::sim::SimWorld::current();
+    std::string stamp = "-";
+    if (world) {
+      const strand::sim::NodeId node = world->current_node();
+      const bool named = node != strand::sim::kNoNode && world->has_node(node);
+      stamp = fmt::format("{:.6f} s {}", (world->now() - strand::io::Instant{}).seconds(),
+                          named ? world->network().node_name(node) : std::string("world"));
+    }
+    dest.append(stamp.data(), stamp.data() + stamp.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<SimStamp>();
+  }
+};
 
 // What the assertion hook of `run` prints: a broken invariant aborts the run before any check.
 std::string g_abort_replay;
@@ -325,9 +348,12 @@ int main(int argc, char** argv) {
   if (verbose) node_log->set_level(spdlog::level::info);
   std::shared_ptr<spdlog::sinks::ringbuffer_sink_st> trace;
   if (trace_lines > 0) {
-    // Every debug line goes to the ring; stderr still shows info lines, with --verbose only.
+    // Every debug line goes to the ring, stamped with virtual time and node; stderr still shows
+    // info lines, with --verbose only.
     trace = std::make_shared<spdlog::sinks::ringbuffer_sink_st>(trace_lines);
-    trace->set_pattern("[%l] %v");
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<SimStamp>('*').set_pattern("[%*] [%l] %v");
+    trace->set_formatter(std::move(formatter));
     node_log->sinks().front()->set_level(verbose ? spdlog::level::info : spdlog::level::off);
     node_log->sinks().push_back(trace);
     node_log->set_level(spdlog::level::debug);

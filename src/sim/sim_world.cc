@@ -23,12 +23,21 @@ std::uint64_t fold_event(std::uint64_t hash, std::int64_t at_ns, std::uint64_t s
 
 }  // namespace
 
-SimWorld::SimWorld(std::uint64_t seed)
-    : seed_(seed), random_(io::mix64(seed ^ 0x5157'0001ull)) {
+namespace {
+
+thread_local const SimWorld* t_current_world = nullptr;
+
+}  // namespace
+
+SimWorld::SimWorld(std::uint64_t seed) : seed_(seed), random_(io::mix64(seed ^ 0x5157'0001ull)) {
   network_ = std::make_unique<SimNetwork>(*this);
+  t_current_world = this;
 }
 
+const SimWorld* SimWorld::current() { return t_current_world; }
+
 SimWorld::~SimWorld() {
+  if (t_current_world == this) t_current_world = nullptr;
   network_.reset();
   for (const NodeState& state : nodes_) {
     STRAND_ASSERT(!state.registered, "nodes are destroyed before their world");

@@ -62,6 +62,9 @@ class SimWorld {
   static constexpr std::uint64_t kRunEventsMaxDefault = 200'000'000;
 
   explicit SimWorld(std::uint64_t seed);
+  // The world this thread simulates (the latest constructed and not yet destroyed), for log
+  // formatters that stamp lines with virtual time and node; null when there is none.
+  static const SimWorld* current();
   SimWorld(const SimWorld&) = delete;
   SimWorld& operator=(const SimWorld&) = delete;
   ~SimWorld();
@@ -75,6 +78,7 @@ class SimWorld {
 
   // The network between this world's nodes (owned by the world).
   SimNetwork& network() { return *network_; }
+  const SimNetwork& network() const { return *network_; }
 
   // A seed for a named stream (a node's Random, a workload's generator), independent of how many
   // numbers random() has handed out so far.
