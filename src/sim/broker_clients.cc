@@ -29,6 +29,7 @@ constexpr std::int16_t kOffsetOutOfRange =
 constexpr std::int16_t kCorruptMessage =
     static_cast<std::int16_t>(protocol::ErrorCode::kCorruptMessage);
 constexpr std::uint64_t kRoundsMax = std::uint64_t{1} << 32;  // guards loops against bugs only
+constexpr std::uint64_t kReadbackRestartsMax = 64;            // per partition
 
 io::Instant world_now(const BrokerRun* run) { return run->world->now(); }
 
@@ -132,8 +133,8 @@ void harvest(BrokerRun* run, ProducerHistory& producer, std::deque<PendingRecord
 }
 
 // Records the attempt and builds its record.
-client::ProducerRecord make_record(io::Random& random, BrokerRun* run, std::uint32_t index,
-                                   std::uint64_t seq) {
+client::ProducerRecord make_record(io::Random& random, std::int64_t wall_ms, BrokerRun* run,
+                                   std::uint32_t index, std::uint64_t seq) {
   const BrokerWorkloadOptions& options = *run->options;
   ProducerHistory& producer = run->history.producers[index];
   ProduceAttempt& attempt = producer.attempts.emplace_back();
@@ -146,6 +147,9 @@ client::ProducerRecord make_record(io::Random& random, BrokerRun* run, std::uint
   }
   attempt.sent_at = world_now(run);
   client::ProducerRecord record;
+  // What the producer would stamp anyway (send() follows at once); named, for retention_correct.
+  record.timestamp_ms = wall_ms;
+  attempt.timestamp_ms = wall_ms;
   record.topic = topic_name(attempt.topic);
   record.key = attempt.key;
   record.value = record_value(index, seq, attempt.value_bytes);
@@ -180,7 +184,8 @@ io::Task<void> produce_records(io::Env* env, BrokerRun* run, std::uint32_t index
       (void)outcome;
       harvest(run, history, pending);
     }
-    client::ProducerRecord record = make_record(env->rng(), run, index, seq);
+    client::ProducerRecord record =
+        make_record(env->rng(), env->clock().wall_ms(), run, index, seq);
     std::optional<io::Result<client::Delivery>> queued = producer.try_send(record);
     if (!queued) {
       io::Result<client::Delivery> sent = co_await producer.send(std::move(record));
@@ -230,17 +235,20 @@ io::Task<bool> start_sessions(BrokerRun* run, std::uint32_t index, client::Clien
   }
   if (partitions.empty()) co_return true;
   std::map<std::int32_t, std::int64_t> starts;
-  if (me.tail) {
+  // Where retention moves the log start, offset 0 would answer OFFSET_OUT_OF_RANGE for ever.
+  const bool from_earliest = !me.tail && run->history.retention.limited();
+  if (me.tail || from_earliest) {
     std::string topic = topic_name(me.topic);
-    io::Result<std::map<std::int32_t, std::int64_t>> latest =
-        co_await client->list_offsets(std::move(topic), partitions, protocol::kLatestTimestamp);
-    if (!latest) co_return false;
-    starts = std::move(*latest);
+    const std::int64_t which = me.tail ? protocol::kLatestTimestamp : protocol::kEarliestTimestamp;
+    io::Result<std::map<std::int32_t, std::int64_t>> listed =
+        co_await client->list_offsets(std::move(topic), partitions, which);
+    if (!listed) co_return false;
+    starts = std::move(*listed);
   }
   for (std::size_t i = 0; i < state.positions.size(); ++i) {
     if (!state.need_start[i]) continue;
     const std::int32_t partition = state.positions[i].partition;
-    state.positions[i].offset = me.tail ? starts[partition] : 0;
+    state.positions[i].offset = me.tail || from_earliest ? starts[partition] : 0;
     state.sessions[i] = state.next_session++;
     state.need_start[i] = false;
     run->history.sessions.push_back(SessionStart{
@@ -325,9 +333,25 @@ io::Task<void> read_partition(BrokerRun* run, client::Client* client, const Part
   run->history.sessions.push_back(SessionStart{kReadback, session, tp, out.start});
   std::int64_t position = out.start;
   const Duration no_wait;
+  std::uint64_t restarts = 0;
   for (std::uint64_t round = 0; position < out.end && round < kRoundsMax; ++round) {
     io::Result<client::FetchedRecords> fetched =
         co_await client->fetch(topic, tp.partition, position, 1 << 20, no_wait);
+    if (!fetched && run->history.retention.limited() && restarts < kReadbackRestartsMax &&
+        client::has_kafka_code(fetched.error(), kOffsetOutOfRange)) {
+      // Retention moved the log start past `position` while we read: go on from the new start,
+      // which the checkers take as the partition's final one.
+      restarts += 1;
+      io::Result<std::map<std::int32_t, std::int64_t>> moved =
+          co_await client->list_offsets(topic, partitions, protocol::kEarliestTimestamp);
+      if (moved && moved->at(tp.partition) > position) {
+        out.start = moved->at(tp.partition);
+        position = out.start;
+        run->history.sessions.push_back(
+            SessionStart{kReadback, session + (restarts << 40), tp, out.start});
+        continue;
+      }
+    }
     if (!fetched) {
       if (served_corrupt(fetched.error())) note_corrupt(run, fetched.error());
       out.stuck_at = position;
@@ -336,7 +360,7 @@ io::Task<void> read_partition(BrokerRun* run, client::Client* client, const Part
     }
     for (const protocol::Record& record : fetched->records) {
       run->history.observations.push_back(
-          observe(run->history, kReadback, session, tp, record, world_now(run)));
+          observe(run->history, kReadback, session + (restarts << 40), tp, record, world_now(run)));
     }
     if (fetched->next_offset <= position) {
       out.error = "no progress at offset " + std::to_string(position);
@@ -384,6 +408,26 @@ void sample_leaders(BrokerRun& run) {
             partition_label(key) + " term " + std::to_string(replica.term()) + ": nodes " +
             std::to_string(it->second) + " and " + std::to_string(node) + " (at " +
             std::to_string((world_now(&run) - io::Instant{}).count_ms()) + " ms)");
+      }
+    }
+  }
+}
+
+void sample_log_starts(BrokerRun& run, std::int64_t wall_ms_max) {
+  BrokerHistory& history = run.history;
+  const BrokerWorkloadOptions& options = *run.options;
+  for (Broker* broker : run.live_brokers) {
+    if (broker == nullptr) continue;
+    for (std::uint32_t topic = 0; topic < options.topics_count; ++topic) {
+      for (std::int32_t p = 0; p < options.partitions_count; ++p) {
+        const storage::TopicPartition tp{topic_name(topic), p};
+        std::shared_ptr<cluster::Partition> partition = broker->partitions().find(tp);
+        if (!partition) continue;
+        const std::int64_t start = partition->log_start_offset();
+        std::vector<LogStartRise>& rises = history.log_start_rises[PartitionKey{topic, p}];
+        if (start > (rises.empty() ? 0 : rises.back().start)) {
+          rises.push_back(LogStartRise{start, wall_ms_max});
+        }
       }
     }
   }

@@ -55,6 +55,9 @@ io::Task<void> run_broker(io::Env* env, BrokerRun* run, std::uint32_t index);
 // Notes which broker leads each partition in which term, on every live broker (replicated
 // partitions only), into history.leaders; a second leader for one term is a conflict.
 void sample_leaders(BrokerRun& run);
+// Notes each partition's log start offset on every live broker into history.log_start_rises
+// when it is the highest yet, with `wall_ms_max`, the largest wall clock any broker had so far.
+void sample_log_starts(BrokerRun& run, std::int64_t wall_ms_max);
 // Records every live replica's log (history.replica_logs) for the log-matching check.
 void sample_replica_logs(BrokerRun& run);
 

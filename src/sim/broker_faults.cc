@@ -145,6 +145,12 @@ void BrokerFaultInjector::move_disk_faults() {
 
 void BrokerFaultInjector::sample() {
   if (run_.history.replicated) sample_leaders(run_);
+  if (run_.history.retention.limited()) {
+    std::int64_t wall_ms_max = INT64_MIN;
+    for (const SimNode* broker : brokers_)
+      wall_ms_max = std::max(wall_ms_max, broker->wall_ms_max());
+    sample_log_starts(run_, wall_ms_max);
+  }
 }
 
 void BrokerFaultInjector::start() {
@@ -170,7 +176,9 @@ void BrokerFaultInjector::start() {
   }
   world_.schedule(std::max(world_.now(), run_.history.fault_end), kNoNode, EventKind::kControl,
                   [this] { heal(); });
-  if (run_.history.replicated) at(kLeaderSampleEvery, [this] { sample_periodically(); });
+  if (run_.history.replicated || run_.history.retention.limited()) {
+    at(kLeaderSampleEvery, [this] { sample_periodically(); });
+  }
   if (options_.pause_every > Duration{}) {
     at(options_.pause_every / 2 +
            Duration::ns(pause_random_.between(0, options_.pause_every.count_ns())),

@@ -71,6 +71,7 @@ CheckVerdict check_acked_durable(const BrokerHistory& history) {
   std::uint64_t checked = 0;
   std::uint64_t acks1_lost = 0;
   std::uint64_t excused = 0;
+  std::uint64_t removed = 0;  // below the final log start: retention_correct judges them
   for (std::uint32_t p = 0; p < history.producers.size(); ++p) {
     const std::vector<ProduceAttempt>& attempts = history.producers[p].attempts;
     for (std::uint64_t seq = 0; seq < attempts.size(); ++seq) {
@@ -87,6 +88,10 @@ CheckVerdict check_acked_durable(const BrokerHistory& history) {
         excused += 1;
         continue;
       }
+      if (found == log.end() && history.below_log_start(tp, attempt.offset)) {
+        removed += 1;
+        continue;
+      }
       const bool crash_after = crashed_between(history, attempt.sent_at, history.run_end);
       if (attempt.acks == 1 && (crash_after || history.replicated)) {
         acks1_lost += 1;
@@ -100,11 +105,14 @@ CheckVerdict check_acked_durable(const BrokerHistory& history) {
                    (crash_after ? "" : " without a crash") + ", found " + instead);
     }
   }
-  return failures.verdict("no_lost_acknowledged_write",
-                          std::to_string(checked) + " acknowledged records at their offsets, " +
-                              std::to_string(acks1_lost) + " acks=1 lost to failures, " +
-                              std::to_string(excused) + " excused by bit flips",
-                          "acknowledged records lost");
+  return failures.verdict(
+      "no_lost_acknowledged_write",
+      std::to_string(checked) + " acknowledged records at their offsets, " +
+          std::to_string(acks1_lost) + " acks=1 lost to failures, " + std::to_string(excused) +
+          " excused by bit flips" +
+          (history.retention.limited() ? ", " + std::to_string(removed) + " below the log start"
+                                       : ""),
+      "acknowledged records lost");
 }
 
 // (b) Every reader saw at each offset the record the final read-back has there.
@@ -120,6 +128,7 @@ CheckVerdict check_same_record(const BrokerHistory& history) {
       continue;
     }
     if (history.tainted(seen.tp, seen.offset)) continue;
+    if (found == log.end() && history.below_log_start(seen.tp, seen.offset)) continue;
     failures.add("consumer " + std::to_string(seen.reader) + " saw " +
                  (seen.id ? id_label(*seen.id) : "an unnamed record") + " at " +
                  at_label(seen.tp, seen.offset) + ", the final log has " +
@@ -432,6 +441,12 @@ bool BrokerHistory::tainted(const PartitionKey& tp, std::int64_t offset) const {
   return it != taint.end() && offset >= it->second;
 }
 
+bool BrokerHistory::below_log_start(const PartitionKey& tp, std::int64_t offset) const {
+  if (!retention.limited()) return false;
+  auto it = readback.find(tp);
+  return it != readback.end() && offset < it->second.start;
+}
+
 std::string record_value(std::uint32_t producer, std::uint64_t seq, std::uint32_t size_bytes) {
   std::string value = "p";
   value += std::to_string(producer);
@@ -483,6 +498,7 @@ std::vector<CheckVerdict> check_history(const BrokerHistory& history, const Chec
   verdicts.push_back(check_progress(history, limits));
   if (history.replicated) verdicts.push_back(check_one_leader_per_term(history));
   if (history.replicated) verdicts.push_back(check_log_matching(history));
+  if (history.retention.limited()) verdicts.push_back(check_retention(history));
   if (history.group.members_count > 0) {
     for (CheckVerdict& verdict : check_group_history(history, limits)) {
       verdicts.push_back(std::move(verdict));

@@ -25,6 +25,11 @@
 // sampler adds one check: at most one leader per term per partition; the replicas' logs at the end
 // add another: log matching (offsets where two replicas hold the same term form a prefix of their
 // common range, and their committed entries agree).
+//
+// Retention (history.retention.limited(): the scenario sets log.retention.ms or
+// log.retention.bytes). Records below a partition's final log start offset are gone: the durability
+// and same-record checks exempt them, and retention_correct (broker_retention_checks.cc) checks
+// instead that each acknowledged one was legally deletable.
 #pragma once
 
 #include <cstdint>
@@ -64,9 +69,10 @@ struct ProduceAttempt {
   std::uint32_t value_bytes = 0;
   io::Instant sent_at;  // world time
   ProduceOutcome outcome = ProduceOutcome::kPending;
-  std::int32_t partition = -1;  // known once acknowledged or sent
-  std::int64_t offset = -1;     // acks != 0 and acknowledged
-  io::Instant completed_at;     // world time the workload learned the outcome
+  std::int32_t partition = -1;     // known once acknowledged or sent
+  std::int64_t offset = -1;        // acks != 0 and acknowledged
+  io::Instant completed_at;        // world time the workload learned the outcome
+  std::int64_t timestamp_ms = -1;  // the record's CreateTime: the producer's wall clock at send
 };
 
 struct ProducerHistory {
@@ -110,8 +116,8 @@ struct ConsumerHistory {
 };
 
 struct ReadbackPartition {
-  std::int64_t start = 0;
-  std::int64_t end = -1;                 // the high watermark; -1: never learned
+  std::int64_t start = 0;  // the log start offset (ListOffsets earliest) the read-back ended with
+  std::int64_t end = -1;   // the high watermark; -1: never learned
   std::optional<std::int64_t> stuck_at;  // a storage error stopped the read-back here
   std::string error;                     // why the read-back of this partition failed, if it did
 };
@@ -176,6 +182,24 @@ struct GroupHistory {
   std::uint64_t leaves = 0;
 };
 
+// The brokers' retention settings (every broker has the same) and what the checker needs to bound
+// the bytes a record occupies in the log.
+struct RetentionLimits {
+  bool set = false;                   // the scenario sets log.retention.ms or log.retention.bytes
+  std::int64_t retention_ms = -1;     // -1: no time limit
+  std::int64_t retention_bytes = -1;  // -1: no size limit
+  std::uint64_t segment_bytes = 0;    // log.segment.bytes
+  std::uint32_t batch_bytes_max = 0;  // the producers' batch.size
+  bool limited() const { return set && (retention_ms >= 0 || retention_bytes >= 0); }
+};
+
+// A partition's log start offset, sampled on some broker, rose above every earlier sample: the
+// records below it were removed while no broker's wall clock had passed wall_ms_max.
+struct LogStartRise {
+  std::int64_t start = 0;
+  std::int64_t wall_ms_max = 0;
+};
+
 struct BrokerHistory {
   bool replicated = false;  // a cluster of brokers with Raft-replicated partitions
   std::vector<ProducerHistory> producers;
@@ -195,11 +219,19 @@ struct BrokerHistory {
   // Every live replica's log once the run is over (replicated only), for log matching.
   std::map<PartitionKey, std::vector<ReplicaLog>> replica_logs;
   GroupHistory group;
+  RetentionLimits retention;
+  // The largest wall-clock time (ms) any broker may have read during the run (SimNode::wall_ms_max
+  // at the end): retention can't have judged a record older than this allows.
+  std::int64_t broker_wall_ms_max = 0;
+  // Sampled every 250 ms (and at fault steps) where retention is limited, in sampling order.
+  std::map<PartitionKey, std::vector<LogStartRise>> log_start_rises;
   io::Instant fault_end;  // heal phase starts (world time)
   io::Instant producers_stop;
   io::Instant run_end;
 
   bool tainted(const PartitionKey& tp, std::int64_t offset) const;
+  // Whether retention may have removed `offset`: it is below the final read-back's log start.
+  bool below_log_start(const PartitionKey& tp, std::int64_t offset) const;
 };
 
 // The value, key and header of record `seq` of `producer`.
@@ -256,5 +288,13 @@ std::vector<CheckVerdict> check_history(const BrokerHistory& history, const Chec
 // members in one generation), group_liveness (the commits reach every partition's end).
 std::vector<CheckVerdict> check_group_history(const BrokerHistory& history,
                                               const CheckLimits& limits);
+
+// The retention checker (broker_retention_checks.cc), part of check_history when
+// history.retention.limited(): retention_correct (every acknowledged record below a final log
+// start offset was legally deletable: older than retention.ms by the largest wall clock any broker
+// had before it was seen removed, or with at least retention.bytes of log after it; a partition
+// written to after the heal is not empty at the end: never the active segment; no read-back holds
+// more than retention.bytes and a segment besides).
+CheckVerdict check_retention(const BrokerHistory& history);
 
 }  // namespace strand::sim

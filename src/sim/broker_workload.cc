@@ -162,6 +162,24 @@ Nodes make_nodes(SimWorld& world, BrokerRun& run) {
   return nodes;
 }
 
+bool sets_retention(const BrokerWorkloadOptions& options) {
+  return std::any_of(
+      options.broker_config.begin(), options.broker_config.end(), [](const auto& entry) {
+        return entry.first == "log.retention.ms" || entry.first == "log.retention.bytes";
+      });
+}
+
+// Every broker has the same log settings; broker 0's stand for all.
+RetentionLimits retention_limits(const BrokerWorkloadOptions& options, const BrokerConfig& config) {
+  RetentionLimits limits;
+  limits.set = sets_retention(options);
+  limits.retention_ms = config.log.retention_ms;
+  limits.retention_bytes = config.log.retention_bytes;
+  limits.segment_bytes = config.log.segment_bytes;
+  limits.batch_bytes_max = options.batch_bytes;
+  return limits;
+}
+
 void prepare_history(const BrokerWorkloadOptions& options, BrokerHistory& history) {
   history.producers.resize(options.producers_count);
   for (std::uint32_t i = 0; i < options.producers_count; ++i) {
@@ -347,6 +365,7 @@ BrokerWorkloadReport run_broker_workload(std::uint64_t seed, const BrokerWorkloa
   run.live_brokers.assign(options.nodes_count, nullptr);
   run.history.replicated = options.nodes_count > 1;
   prepare_history(options, run.history);
+  run.history.retention = retention_limits(options, run.broker_configs.front());
   Nodes nodes = make_nodes(world, run);
   io::Result<io::Result<void>> created =
       world.run_task(*nodes.auditor, create_topics(&nodes.auditor->env(), &run), kSetupLimit);
@@ -358,6 +377,10 @@ BrokerWorkloadReport run_broker_workload(std::uint64_t seed, const BrokerWorkloa
         {"setup", false,
          "topics not created: " +
              (created.ok() ? created->error().to_string() : created.error().to_string())});
+  }
+  for (const auto& broker : nodes.brokers) {
+    run.history.broker_wall_ms_max =
+        std::max(run.history.broker_wall_ms_max, broker->wall_ms_max());
   }
   report.events_run = world.events_run();
   report.trace_hash = world.trace_hash();
@@ -418,18 +441,11 @@ BrokerWorkloadOptions randomize_faults(const BrokerWorkloadOptions& base, std::u
   f.wall_jump_every = every(0.4, 2'000, 20'000);
   f.wall_jump_max = Duration::s(random.between(1, 300));
   f.buggify = true;
-  // Small segments make rolls, index lookups and multi-segment reads common. Not where the
-  // scenario sets a retention limit: the checkers don't model retention, so such a scenario
-  // chooses segments retention may never legally remove.
-  const bool sets_retention =
-      std::any_of(base.broker_config.begin(), base.broker_config.end(), [](const auto& entry) {
-        return entry.first == "log.retention.ms" || entry.first == "log.retention.bytes";
-      });
+  // Small segments make rolls, index lookups and multi-segment reads common (and, where the
+  // scenario sets a retention limit, removals that retention_correct judges).
   if (random.chance(0.5)) {
     const std::int64_t segment_bytes = random.between(4 * 1024, 256 * 1024);
-    if (!sets_retention) {
-      options.broker_config.emplace_back("log.segment.bytes", std::to_string(segment_bytes));
-    }
+    options.broker_config.emplace_back("log.segment.bytes", std::to_string(segment_bytes));
   }
   // Drawn after everything above, so that each seed's earlier choices stay what they were.
   f.pause_every = every(0.4, 2'000, 15'000);

@@ -90,6 +90,10 @@ std::int64_t SimClock::wall_ms() {
   return wall_ns / kMillion;
 }
 
+std::int64_t SimClock::wall_ms_peek() const {
+  return (local_at(world_.now()).ns() + state_.wall_minus_local_ns) / kMillion;
+}
+
 io::Task<void> SimClock::sleep(io::Duration duration) {
   const io::Instant target = now() + std::max(duration, io::Duration{});
   // A drift change while asleep can make the event early; then sleep again for the rest.

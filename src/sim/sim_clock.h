@@ -34,6 +34,8 @@ class SimClock final : public io::Clock {
 
   io::Instant now() override;
   std::int64_t wall_ms() override;
+  // What wall_ms() would answer now, without counting as a read (for observers outside the node).
+  std::int64_t wall_ms_peek() const;
   // Schedules a world event for the virtual time at which this clock will have advanced by
   // `duration` (accounting for drift). Destroying the awaiting frame cancels the event.
   io::Task<void> sleep(io::Duration duration) override;

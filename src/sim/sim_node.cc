@@ -1,5 +1,6 @@
 #include "sim/sim_node.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -135,6 +136,7 @@ void SimNode::start_incarnation() {
 void SimNode::stop_incarnation() {
   STRAND_ASSERT(!world_.node_up(id_), "the world already drops the node's events");
   clock_state_ = current_->clock.state();
+  wall_ms_max_ = std::max(wall_ms_max_, current_->clock.wall_ms_peek());
   // Connections first, silently: the frames that wait on them are destroyed next.
   world_.network().crash_node(id_);
   current_->executor.root().cancel();
@@ -165,10 +167,15 @@ void SimNode::set_clock_drift_ppm(std::int64_t drift_ppm) {
 
 void SimNode::jump_wall(io::Duration delta) {
   if (up()) {
+    wall_ms_max_ = std::max(wall_ms_max_, current_->clock.wall_ms_peek());
     current_->clock.jump_wall(delta);
   } else {
     clock_state_.wall_minus_local_ns += delta.count_ns();
   }
+}
+
+std::int64_t SimNode::wall_ms_max() const {
+  return up() ? std::max(wall_ms_max_, current_->clock.wall_ms_peek()) : wall_ms_max_;
 }
 
 }  // namespace strand::sim

@@ -7,6 +7,7 @@
 // killing it.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -72,6 +73,9 @@ class SimNode {
   // The clock hardware; kept across restarts.
   void set_clock_drift_ppm(std::int64_t drift_ppm);
   void jump_wall(io::Duration delta);
+  // The largest wall-clock time (ms) the node's programs may have read while it was up: wall time
+  // only goes back at a jump, so its peaks are just before jumps and crashes, and now.
+  std::int64_t wall_ms_max() const;
 
  private:
   struct Incarnation;
@@ -85,6 +89,7 @@ class SimNode {
   BootFunction boot_;
   SimDisk disk_;
   ClockState clock_state_;
+  std::int64_t wall_ms_max_ = INT64_MIN;  // the peaks of incarnations and jumps gone by
   std::uint64_t boots_count_ = 0;
   std::unique_ptr<Incarnation> current_;
 };
