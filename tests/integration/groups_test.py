@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Consumer groups against strand-broker with real clients: three confluent-kafka consumers split
-a 6-partition topic and take over a closed member's partitions; two groups read one topic
+a 6-partition topic and take over a closed member's partitions; cooperative-sticky members
+rebalance incrementally; two groups read one topic
 independently; a new consumer resumes after the last commit, also after the broker was killed
 with SIGKILL; 400 commits leave a compacted __consumer_offsets log that replays to the last one
 after SIGKILL; kafka-python's group consumer does the same basic flow; and bad group requests get
@@ -99,6 +100,42 @@ def check_three_consumers_split_and_take_over(broker):
     for c in rest:
         c.close()
     return f"owned {owned}, then two consumers took over"
+
+
+def check_cooperative_rebalancing(broker):
+    """cooperative-sticky (KIP-429): the broker passes the assignor's metadata through; a second
+    member takes half the partitions from the first, which keeps the rest without giving them up
+    (incremental rebalancing), and between them they read every record once."""
+    topic = unique_topic("cooperative")
+    create_topic(broker, topic)
+    group = topic + "-g"
+    settings = {"partition.assignment.strategy": "cooperative-sticky"}
+    first = consumer(broker, group, **settings)
+    revoked = []
+    first.subscribe([topic], on_revoke=lambda _, partitions: revoked.extend(partitions))
+
+    def first_owns_all():
+        first.poll(0.05)
+        return len(first.assignment()) == PARTITIONS
+    wait_until(first_owns_all, 30, "the first member with every partition")
+    second = consumer(broker, group, **settings)
+    second.subscribe([topic])
+    members = [first, second]
+
+    def split():
+        for c in members:
+            c.poll(0.05)
+        return sorted(len(c.assignment()) for c in members) == [3, 3]
+    wait_until(split, 30, "two members with three partitions each")
+    kept = sorted(p.partition for p in first.assignment())
+    moved = sorted(p.partition for p in revoked)
+    assert len(moved) == 3 and not set(moved) & set(kept), (moved, kept)
+    produce(broker, topic)  # now: the polls above would have taken records
+    seen, _ = poll_values(members, RECORDS, 30)
+    assert len(seen) == RECORDS, f"{len(seen)} of {RECORDS}"
+    for c in members:
+        c.close()
+    return f"the first kept {kept} and gave up only {moved}"
 
 
 def check_two_groups_read_independently(broker):
@@ -281,6 +318,8 @@ def main():
         checks = Checks("groups", broker)
         checks.run("three consumers split six partitions; two take over after a close",
                    check_three_consumers_split_and_take_over, broker)
+        checks.run("cooperative-sticky rebalances incrementally", check_cooperative_rebalancing,
+                   broker)
         checks.run("two groups read one topic independently",
                    check_two_groups_read_independently, broker)
         checks.run("a new consumer resumes after the last commit, also after kill -9",
