@@ -155,7 +155,8 @@ io::Task<Partition::Produced> Partition::produce(std::vector<std::byte> batch, A
     if (!producers_loading_) {
       producers_loading_ = true;
       background_.spawn(load_producer_state(leader_epoch()));
-      if (producer_state_current()) break;
+      // It may have finished already (nothing to read, or the epoch moved on meanwhile).
+      if (!producers_loading_) continue;
     }
     co_await producers_loaded_.wait();
   }

@@ -60,7 +60,8 @@ io::Task<void> Coordinator::compact(std::int32_t index, std::int32_t epoch) {
         co_await replay_range(*target, replayed->next, target->high_watermark(), state);
     if (tail) {
       prune_empty(state);
-      rewritten = co_await rewrite_live(index, epoch, *target, state);
+      io::Result<void> done = co_await rewrite_live(index, epoch, *target, state);
+      rewritten = std::move(done);
     } else {
       rewritten = std::move(tail).error();
     }
