@@ -138,6 +138,13 @@ void print_broker(const Scenario& scenario, const BrokerWorkloadReport& r, doubl
       "{} chunks retransmitted",
       f.network.packets_sent, f.network.packets_lost, f.network.packets_blocked,
       f.network.packets_duplicated, f.network.packets_reordered, f.network.chunks_retransmitted);
+  if (r.group_members > 0) {
+    out->info(
+        "group: {} members, {} generations joined, {} failed joins, {} member crashes; {} "
+        "deliveries, {} acknowledged commits",
+        r.group_members, r.group_joins, r.group_join_failures, r.group_member_crashes,
+        r.group_deliveries, r.group_commits);
+  }
 }
 
 // Runs one seed; prints the full report when `print`.

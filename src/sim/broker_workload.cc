@@ -106,6 +106,15 @@ void settle_outcomes(BrokerHistory& history, BrokerWorkloadReport& report) {
   for (const auto& [tp, readback] : history.readback) {
     if (readback.stuck_at) report.readback_stuck += 1;
   }
+  const GroupHistory& group = history.group;
+  report.group_members = group.members_count;
+  report.group_joins = group.joins;
+  report.group_join_failures = group.join_failures;
+  report.group_member_crashes = group.member_crashes;
+  report.group_deliveries = group.deliveries.size();
+  for (const GroupCommit& commit : group.commits) {
+    if (commit.acknowledged()) report.group_commits += 1;
+  }
 }
 
 struct Nodes {

@@ -160,6 +160,13 @@ struct BrokerWorkloadReport {
   std::uint64_t fetch_errors = 0;
   std::uint64_t tainted_partitions = 0;
   std::uint64_t readback_stuck = 0;  // partitions whose read-back stopped at a corrupt batch
+  // The consumer group, when the scenario has one (group_members).
+  std::uint32_t group_members = 0;
+  std::uint64_t group_joins = 0;  // generations members settled in
+  std::uint64_t group_join_failures = 0;
+  std::uint64_t group_member_crashes = 0;
+  std::uint64_t group_deliveries = 0;
+  std::uint64_t group_commits = 0;  // acknowledged
   BrokerFaultCounts faults;
   std::vector<CheckVerdict> checks;
 
