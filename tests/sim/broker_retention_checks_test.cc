@@ -15,6 +15,26 @@ io::Instant at_ms(std::int64_t ms) { return io::Instant{} + io::Duration::ms(ms)
 
 constexpr std::int64_t kWallMs = 100'000;
 
+// An acks=all 100-byte record of producer 0 acknowledged at `offset` of t0-0 five ms after
+// `sent_at`, stamped `timestamp_ms`, and found by the read-back if `read_back`.
+void add_acked(BrokerHistory& history, std::int64_t offset, io::Instant sent_at,
+               std::int64_t timestamp_ms, bool read_back) {
+  ProduceAttempt& a = history.producers[0].attempts.emplace_back();
+  a.acks = -1;
+  a.value_bytes = 100;
+  a.outcome = ProduceOutcome::kAcked;
+  a.partition = 0;
+  a.offset = offset;
+  a.sent_at = sent_at;
+  a.completed_at = sent_at + io::Duration::ms(5);
+  a.timestamp_ms = timestamp_ms;
+  if (read_back) {
+    history.observations.push_back(Observation{kReadback, 0, PartitionKey{0, 0}, offset,
+                                               RecordId{0, static_cast<std::uint64_t>(offset)},
+                                               true, at_ms(70'000)});
+  }
+}
+
 // One producer, acks=all, ten 100-byte records at offsets 0..9 of t0-0, stamped 1 s apart up to
 // the brokers' latest wall clock; the read-back finds offsets 5..9.
 BrokerHistory base_history() {
@@ -27,20 +47,8 @@ BrokerHistory base_history() {
   history.producers[0].acks = -1;
   const PartitionKey tp{0, 0};
   for (std::int64_t offset = 0; offset < 10; ++offset) {
-    ProduceAttempt& a = history.producers[0].attempts.emplace_back();
-    a.acks = -1;
-    a.value_bytes = 100;
-    a.outcome = ProduceOutcome::kAcked;
-    a.partition = 0;
-    a.offset = offset;
-    a.sent_at = at_ms(40'000 + offset * 1'000);
-    a.completed_at = a.sent_at + io::Duration::ms(5);
-    a.timestamp_ms = kWallMs - 10'000 + offset * 1'000;
-    if (offset >= 5) {
-      history.observations.push_back(Observation{kReadback, 0, tp, offset,
-                                                 RecordId{0, static_cast<std::uint64_t>(offset)},
-                                                 true, at_ms(70'000)});
-    }
+    add_acked(history, offset, at_ms(40'000 + offset * 1'000), kWallMs - 10'000 + offset * 1'000,
+              offset >= 5);
   }
   history.readback[tp] = ReadbackPartition{5, 10, std::nullopt, ""};
   return history;
@@ -94,18 +102,7 @@ TEST(RetentionChecks, APartitionFarOverRetentionBytesFails) {
   EXPECT_TRUE(check_retention(history).ok);  // the segment allowance still covers 500 bytes
   // Many more records held than retention.bytes and any segment allow.
   for (std::int64_t offset = 10; offset < 60; ++offset) {
-    ProduceAttempt& a = history.producers[0].attempts.emplace_back();
-    a.acks = -1;
-    a.value_bytes = 100;
-    a.outcome = ProduceOutcome::kAcked;
-    a.partition = 0;
-    a.offset = offset;
-    a.sent_at = at_ms(55'000);
-    a.completed_at = at_ms(55'005);
-    a.timestamp_ms = kWallMs - 1'000;
-    history.observations.push_back(Observation{kReadback, 0, PartitionKey{0, 0}, offset,
-                                               RecordId{0, static_cast<std::uint64_t>(offset)},
-                                               true, at_ms(70'000)});
+    add_acked(history, offset, at_ms(55'000), kWallMs - 1'000, true);
   }
   history.readback.at(PartitionKey{0, 0}).end = 60;
   EXPECT_FALSE(check_retention(history).ok);
