@@ -8,6 +8,7 @@
 #include "broker/protocol/delete_topics.h"
 #include "broker/protocol/error_code.h"
 #include "broker/protocol/fetch.h"
+#include "broker/protocol/init_producer_id.h"
 #include "broker/protocol/list_offsets.h"
 #include "broker/protocol/metadata.h"
 #include "broker/protocol/record_batch.h"
@@ -27,6 +28,7 @@ constexpr std::int16_t kCreateTopicsVersion = 4;
 constexpr std::int16_t kDeleteTopicsVersion = 3;
 constexpr std::int16_t kListOffsetsVersion = 5;
 constexpr std::int16_t kFetchVersion = 11;
+constexpr std::int16_t kInitProducerIdVersion = 4;
 
 io::Error with_broker_message(std::int16_t code, std::string context,
                               const std::optional<std::string>& message) {
@@ -297,6 +299,17 @@ io::Task<io::Result<ClusterMetadata>> Client::metadata(
   ClusterMetadata metadata = from_response(std::move(*response));
   remember(metadata);
   co_return std::move(metadata);
+}
+
+io::Task<io::Result<ProducerIdentity>> Client::init_producer_id() {
+  protocol::InitProducerIdRequest request;
+  request.transaction_timeout_ms = -1;
+  io::Result<protocol::InitProducerIdResponse> response = co_await call_any(
+      ApiKey::kInitProducerId, kInitProducerIdVersion, request,
+      protocol::write_init_producer_id_request, protocol::read_init_producer_id_response);
+  if (!response) co_return std::move(response).error();
+  if (response->error_code != 0) co_return kafka_error(response->error_code, "InitProducerId");
+  co_return ProducerIdentity{response->producer_id, response->producer_epoch};
 }
 
 io::Task<io::Result<void>> Client::create_topic(std::string name, std::int32_t partitions,

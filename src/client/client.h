@@ -92,6 +92,12 @@ struct FetchLimits {
   io::Duration max_wait = io::Duration::ms(500);
 };
 
+// An idempotent producer's id and epoch, as InitProducerId gave them.
+struct ProducerIdentity {
+  std::int64_t id = -1;
+  std::int16_t epoch = -1;
+};
+
 struct ClientOptions {
   std::string client_id = "strand";
   // A request unanswered this long fails with kTimeout and its connection is closed (a fetch
@@ -152,6 +158,10 @@ class Client {
                                                                FetchLimits limits);
 
   // ---- For the producer ------------------------------------------------------------------------
+
+  // A producer id and epoch for idempotent writes (InitProducerId without a transactional id),
+  // from any broker. Errors: kafka_error of the answer, connection errors, kTimeout.
+  io::Task<io::Result<ProducerIdentity>> init_producer_id();
 
   // The partition count of `topic` from the cache, or from a metadata request when it isn't
   // cached. Errors: kafka_error of the topic (kNotFound when unknown), connection errors.

@@ -161,4 +161,35 @@ bool has_kafka_code(const io::Error& error, std::int16_t code) {
   return message.size() == name.size() || message[name.size()] == ':';
 }
 
+bool is_retriable(const io::Error& error) {
+  switch (error.kind) {
+    case io::ErrorKind::kClosed:
+    case io::ErrorKind::kTimeout:
+    case io::ErrorKind::kRefused:
+    case io::ErrorKind::kUnavailable:
+      return true;
+    default:
+      break;
+  }
+  constexpr std::int16_t kFencedLeaderEpoch = 74;
+  constexpr std::int16_t kUnknownLeaderEpoch = 75;
+  constexpr std::int16_t kRetriable[] = {
+      static_cast<std::int16_t>(ErrorCode::kCorruptMessage),
+      static_cast<std::int16_t>(ErrorCode::kUnknownTopicOrPartition),
+      static_cast<std::int16_t>(ErrorCode::kLeaderNotAvailable),
+      static_cast<std::int16_t>(ErrorCode::kNotLeaderOrFollower),
+      static_cast<std::int16_t>(ErrorCode::kRequestTimedOut),
+      static_cast<std::int16_t>(ErrorCode::kNetworkException),
+      static_cast<std::int16_t>(ErrorCode::kNotEnoughReplicas),
+      static_cast<std::int16_t>(ErrorCode::kNotEnoughReplicasAfterAppend),
+      static_cast<std::int16_t>(ErrorCode::kKafkaStorageError),
+      kFencedLeaderEpoch,
+      kUnknownLeaderEpoch,
+  };
+  for (std::int16_t code : kRetriable) {
+    if (has_kafka_code(error, code)) return true;
+  }
+  return false;
+}
+
 }  // namespace strand::client

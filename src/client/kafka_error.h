@@ -20,4 +20,9 @@ io::Error kafka_error(std::int16_t code, std::string_view context);
 // Whether `error` was made by kafka_error from `code`.
 bool has_kafka_code(const io::Error& error, std::int16_t code);
 
+// Whether a request that failed with `error` may succeed when sent again: a lost or timed-out
+// connection, or a Kafka error the broker calls retriable (a moved or unavailable leader, too few
+// in-sync replicas, a storage error, REQUEST_TIMED_OUT, a corrupt message in transit).
+bool is_retriable(const io::Error& error);
+
 }  // namespace strand::client

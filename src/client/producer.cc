@@ -1,6 +1,7 @@
 #include "client/producer.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "broker/protocol/error_code.h"
@@ -60,7 +61,11 @@ Producer::Producer(Client& client, ProducerOptions options)
                 "acks is 0, 1 or -1");
   STRAND_ASSERT(options_.batch_size_bytes > 0, "a batch holds at least one record");
   STRAND_ASSERT(options_.in_flight_requests_max > 0, "at least one request may be in flight");
+  STRAND_ASSERT(
+      !options_.enable_idempotence || (options_.acks == -1 && options_.in_flight_requests_max <= 5),
+      "an idempotent producer uses acks=all and at most 5 requests in flight");
   last_metadata_ask_ = env_.clock().now() - options_.retry_backoff;
+  last_identity_ask_ = last_metadata_ask_;
   tasks_.spawn(run_sender());
 }
 
@@ -285,9 +290,28 @@ Producer::Drained Producer::drain(io::Instant now) {
       out.next_deadline = out.next_deadline ? std::min(*out.next_deadline, due) : due;
       continue;
     }
+    if (now < front.retry_at) {
+      out.next_deadline =
+          out.next_deadline ? std::min(*out.next_deadline, front.retry_at) : front.retry_at;
+      continue;
+    }
+    const bool expired = now - front.created_at >= options_.delivery_timeout;
+    if (options_.enable_idempotence) {
+      const IdempotentGate gate = idempotent_gate(tp, front);
+      if (gate == IdempotentGate::kWait) continue;  // a finished request wakes the sender
+      if (gate == IdempotentGate::kNoIdentity) {
+        if (expired) {
+          out.expired.push_back(OutgoingBatch{tp, std::move(front)});
+          queue.pop_front();
+        } else {
+          out.identity_missing = true;
+        }
+        continue;
+      }
+    }
     const std::optional<std::int32_t> leader = client_.cached_leader(tp);
     if (!leader) {
-      if (now - front.created_at >= options_.delivery_timeout) {
+      if (expired) {
         out.expired.push_back(OutgoingBatch{tp, std::move(front)});
         queue.pop_front();
       } else {
@@ -303,6 +327,7 @@ Producer::Drained Producer::drain(io::Instant now) {
     std::uint64_t& bytes = request_bytes[*leader];
     if (bytes > 0 && bytes + size > options_.request_bytes_max) continue;  // the next request
     bytes += size;
+    if (options_.enable_idempotence) assign_sequence(tp, front);
     out.by_leader[*leader].push_back(OutgoingBatch{tp, std::move(front)});
     queue.pop_front();
   }
@@ -331,8 +356,17 @@ io::Task<void> Producer::run_sender() {
       co_await refresh_metadata();
       continue;
     }
+    const io::Instant next_identity_ask = last_identity_ask_ + options_.retry_backoff;
+    if (drained.identity_missing && now >= next_identity_ask) {
+      last_identity_ask_ = now;
+      co_await refresh_identity();
+      continue;
+    }
     std::optional<io::Instant> deadline = drained.next_deadline;
     if (drained.leaders_missing) deadline = deadline ? std::min(*deadline, next_ask) : next_ask;
+    if (drained.identity_missing) {
+      deadline = deadline ? std::min(*deadline, next_identity_ask) : next_identity_ask;
+    }
     if (deadline) {
       const bool notified =
           co_await io::wait_notified(signals_->sender, env_.clock(), *deadline - now);
@@ -350,6 +384,96 @@ io::Task<void> Producer::refresh_metadata() {
   io::Result<ClusterMetadata> refreshed =
       co_await client_.metadata(std::move(names), options_.allow_auto_topic_creation);
   (void)refreshed;
+}
+
+io::Task<void> Producer::refresh_identity() {
+  // A failure needs no handling here: batches wait for an id until their delivery timeout.
+  io::Result<ProducerIdentity> identity = co_await client_.init_producer_id();
+  if (!identity) co_return;
+  identity_ = *identity;
+  identity_generation_ += 1;
+  stats_.producer_ids += 1;
+}
+
+Producer::IdempotentGate Producer::idempotent_gate(const TopicPartition& tp,
+                                                   const PendingBatch& front) const {
+  auto found = sequences_.find(tp);
+  const Sequences* sequences = found == sequences_.end() ? nullptr : &found->second;
+  const std::uint32_t in_flight = sequences == nullptr ? 0 : sequences->in_flight;
+  // A retry goes out alone, so that the batches after it can't overtake it.
+  if (front.base_sequence >= 0)
+    return in_flight == 0 ? IdempotentGate::kReady : IdempotentGate::kWait;
+  if (!identity_) return IdempotentGate::kNoIdentity;
+  // While a batch is being retried, or batches of an earlier producer id are in flight, one
+  // batch at a time.
+  if (in_flight > 0 &&
+      (sequences->retrying > 0 || sequences->in_flight_generation != identity_generation_)) {
+    return IdempotentGate::kWait;
+  }
+  return IdempotentGate::kReady;
+}
+
+void Producer::assign_sequence(const TopicPartition& tp, PendingBatch& batch) {
+  Sequences& sequences = sequences_[tp];
+  if (batch.base_sequence < 0) {
+    STRAND_ASSERT(identity_.has_value(), "a fresh idempotent batch goes out with a producer id");
+    if (sequences.identity_generation != identity_generation_) {
+      sequences.identity_generation = identity_generation_;
+      sequences.next_sequence = 0;
+    }
+    batch.producer_id = identity_->id;
+    batch.producer_epoch = identity_->epoch;
+    batch.identity_generation = identity_generation_;
+    batch.base_sequence = sequences.next_sequence;
+    // Sequences wrap to 0 after the largest int32, as Kafka's do.
+    const std::int64_t next =
+        std::int64_t{sequences.next_sequence} + static_cast<std::int64_t>(batch.records.size());
+    sequences.next_sequence = static_cast<std::int32_t>(
+        next % (std::int64_t{std::numeric_limits<std::int32_t>::max()} + 1));
+    sequences.unfinished.insert({batch.identity_generation, batch.base_sequence});
+  }
+  sequences.in_flight += 1;
+  sequences.in_flight_generation = batch.identity_generation;
+}
+
+bool Producer::requeue(OutgoingBatch& outgoing, const io::Error& error, io::Instant now) {
+  PendingBatch& batch = outgoing.batch;
+  if (now - batch.created_at >= options_.delivery_timeout) return false;
+  Sequences& sequences = sequences_[outgoing.tp];
+  const std::pair<std::uint64_t, std::int32_t> key{batch.identity_generation, batch.base_sequence};
+  bool retriable = is_retriable(error);
+  if (!retriable && has_kafka_code(error, code(ErrorCode::kOutOfOrderSequenceNumber))) {
+    // Behind an earlier batch that failed and is being sent again: the gap closes when it lands.
+    retriable = !sequences.unfinished.empty() && *sequences.unfinished.begin() != key;
+  }
+  if (!retriable) return false;
+  batch.closed = true;
+  batch.retry_at = now + options_.retry_backoff;
+  if (!batch.retried) {
+    batch.retried = true;
+    sequences.retrying += 1;
+  }
+  stats_.batches_retried += 1;
+  // Retries go first, in the order of their producer ids and sequences.
+  std::deque<PendingBatch>& queue = queues_[outgoing.tp];
+  auto at = std::find_if(queue.begin(), queue.end(), [&](const PendingBatch& queued) {
+    return queued.base_sequence < 0 ||
+           std::pair(queued.identity_generation, queued.base_sequence) > key;
+  });
+  queue.insert(at, std::move(batch));
+  return true;
+}
+
+void Producer::finish_sequence(const OutgoingBatch& outgoing, bool failed) {
+  const PendingBatch& batch = outgoing.batch;
+  Sequences& sequences = sequences_[outgoing.tp];
+  sequences.unfinished.erase({batch.identity_generation, batch.base_sequence});
+  if (batch.retried) {
+    STRAND_ASSERT(sequences.retrying > 0, "a retried batch was counted");
+    sequences.retrying -= 1;
+  }
+  // A batch that failed for good leaves a gap at the broker: new batches need a new producer id.
+  if (failed && batch.identity_generation == identity_generation_) identity_.reset();
 }
 
 io::Task<void> Producer::send_request(std::int32_t node_id, std::vector<OutgoingBatch> batches) {
@@ -373,7 +497,24 @@ io::Task<void> Producer::send_request(std::int32_t node_id, std::vector<Outgoing
   in_flight_.erase(request_id);
   STRAND_ASSERT(requests_in_flight_[node_id] > 0, "a finished request was counted");
   requests_in_flight_[node_id] -= 1;
-  complete(batches, results);
+  if (!options_.enable_idempotence) {
+    complete(batches, results);
+    co_return;
+  }
+  // Idempotent: batches that failed with a retriable error go back to their queues.
+  const io::Instant now = env_.clock().now();
+  std::vector<OutgoingBatch> finished;
+  BatchResults finished_results;
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    Sequences& sequences = sequences_[batches[i].tp];
+    STRAND_ASSERT(sequences.in_flight > 0, "a batch in flight was counted");
+    sequences.in_flight -= 1;
+    io::Result<std::int64_t> result = results ? (*results)[i] : results.error();
+    if (!result && requeue(batches[i], result.error(), now)) continue;
+    finished.push_back(std::move(batches[i]));
+    finished_results.push_back(std::move(result));
+  }
+  complete(finished, finished_results);
 }
 
 io::Task<io::Result<Producer::BatchResults>> Producer::exchange(
@@ -386,6 +527,9 @@ io::Task<io::Result<Producer::BatchResults>> Producer::exchange(
   for (const OutgoingBatch& batch : batches) {
     protocol::BatchOptions batch_options;
     batch_options.compression = options_.compression;
+    batch_options.producer_id = batch.batch.producer_id;
+    batch_options.producer_epoch = batch.batch.producer_epoch;
+    batch_options.base_sequence = batch.batch.base_sequence;
     encoded.push_back(protocol::build_batch(batch.batch.records, batch_options));
     // Batches come in partition order, so a topic's batches are adjacent.
     if (request.topic_data.empty() || request.topic_data.back().name != batch.tp.topic) {
@@ -445,6 +589,8 @@ void Producer::complete(std::vector<OutgoingBatch>& batches,
     PendingBatch& batch = batches[i].batch;
     STRAND_ASSERT(!batch.outcome->base_offset, "a batch completes once");
     batch.outcome->base_offset.emplace(results ? (*results)[i] : results.error());
+    if (batch.base_sequence >= 0)
+      finish_sequence(batches[i], !batch.outcome->base_offset->ok());
     batch.outcome->completed_at = now;
     STRAND_ASSERT(buffered_bytes_ >= batch.records_bytes && batches_pending_ > 0,
                   "a completed batch was counted as buffered");

@@ -4,9 +4,17 @@
 // client places them; keyless ones stick to a partition until its batch fills (or go round-robin).
 //
 // Ordering: records to one partition are appended in the order send() accepted them (requests to
-// a broker are pipelined on one connection, and the broker appends them in arrival order). A
-// batch is sent once: a failed batch fails its records, it is never retried (no idempotence yet,
-// so a retry could duplicate or reorder).
+// a broker are pipelined on one connection, and the broker appends them in arrival order).
+//
+// Retries: a plain producer sends a batch once (a failed batch fails its records), since a retry
+// could write it twice. An idempotent producer (enable.idempotence) first gets a producer id and
+// epoch (InitProducerId); each batch carries them and a per-partition sequence number, so the
+// broker answers a batch it already has with the offsets it got the first time. Such a producer
+// retries a batch that failed with a retriable error (a lost connection, a timeout, a moved
+// leader, OUT_OF_ORDER_SEQUENCE_NUMBER behind an earlier batch that failed) until its delivery
+// timeout, in sequence order: while a partition has a batch being retried, it has one batch in
+// flight at a time. A batch that fails for good leaves a gap in its partition's sequence, so the
+// producer then asks for a new producer id before it sends new batches (as Java's does).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,6 +50,9 @@ struct ProducerOptions {
   // delivery.timeout.ms: a batch that found no leader for this long fails.
   io::Duration delivery_timeout = io::Duration::s(120);
   io::Duration retry_backoff = io::Duration::ms(100);  // retry.backoff.ms: between metadata asks
+  // enable.idempotence: REQUIRES acks -1 and at most 5 requests in flight per connection (the
+  // broker remembers the last five batches of each producer).
+  bool enable_idempotence = false;
   KeylessPlacement keyless = KeylessPlacement::kSticky;
   bool allow_auto_topic_creation = true;                             // allow.auto.create.topics
   protocol::Compression compression = protocol::Compression::kNone;  // compression.type
@@ -64,6 +76,8 @@ struct ProducerStats {
   std::uint64_t records_sent = 0;
   std::uint64_t batches_sent = 0;
   std::uint64_t requests_sent = 0;
+  std::uint64_t batches_retried = 0;  // idempotent: batches sent again after a retriable error
+  std::uint64_t producer_ids = 0;     // idempotent: producer ids InitProducerId gave
 };
 
 namespace detail {
@@ -139,6 +153,13 @@ class Producer {
     io::Instant created_at;
     bool closed = false;  // full: takes no more records
     std::shared_ptr<detail::BatchOutcome> outcome;
+    // Idempotent: set when the batch is first sent, kept for its retries.
+    std::int64_t producer_id = -1;
+    std::int16_t producer_epoch = -1;
+    std::int32_t base_sequence = -1;
+    std::uint64_t identity_generation = 0;  // which of the producer's ids it carries
+    bool retried = false;                   // sent again at least once
+    io::Instant retry_at;                   // not before this (retry.backoff.ms)
   };
   struct OutgoingBatch {
     TopicPartition tp;
@@ -156,11 +177,22 @@ class Producer {
     io::Condition progress;  // buffer room freed, batches finished (send() and flush() wait)
     bool sender_posted = false;
   };
+  // An idempotent producer's sequence numbers and batches of one partition.
+  struct Sequences {
+    std::uint64_t identity_generation = 0;  // next_sequence counts for this producer id
+    std::int32_t next_sequence = 0;
+    std::uint32_t in_flight = 0;             // batches in requests in flight
+    std::uint64_t in_flight_generation = 0;  // the producer id they carry
+    std::uint32_t retrying = 0;              // batches sent again and not yet completed
+    // Batches sent and not completed (in flight or queued again), by producer id and sequence.
+    std::set<std::pair<std::uint64_t, std::int32_t>> unfinished;
+  };
   struct Drained {
     std::map<std::int32_t, std::vector<OutgoingBatch>> by_leader;
     std::vector<OutgoingBatch> expired;  // no leader within delivery_timeout
     std::optional<io::Instant> next_deadline;
     bool leaders_missing = false;
+    bool identity_missing = false;  // idempotent batches wait for a producer id
   };
   using BatchResults = std::vector<io::Result<std::int64_t>>;
 
@@ -173,6 +205,16 @@ class Producer {
   Drained drain(io::Instant now);
   io::Task<void> run_sender();
   io::Task<void> refresh_metadata();
+  io::Task<void> refresh_identity();
+  // Idempotent: whether the first batch of `tp` may go out now.
+  enum class IdempotentGate : std::uint8_t { kReady, kWait, kNoIdentity };
+  IdempotentGate idempotent_gate(const TopicPartition& tp, const PendingBatch& front) const;
+  // Idempotent: gives a fresh batch its producer id and sequence, and counts it in flight.
+  void assign_sequence(const TopicPartition& tp, PendingBatch& batch);
+  // Idempotent: whether a batch that failed with `error` goes out again; if so, it is queued.
+  bool requeue(OutgoingBatch& batch, const io::Error& error, io::Instant now);
+  // Idempotent: a batch with a sequence completed (failed: with an error).
+  void finish_sequence(const OutgoingBatch& batch, bool failed);
   io::Task<void> send_request(std::int32_t node_id, std::vector<OutgoingBatch> batches);
   io::Task<io::Result<BatchResults>> exchange(std::int32_t node_id,
                                               const std::vector<OutgoingBatch>& batches);
@@ -192,6 +234,12 @@ class Producer {
   std::uint64_t batches_pending_ = 0;  // queued or in flight
   std::uint32_t urgent_ = 0;  // flush() or send() waiting for room: send batches without linger
   io::Instant last_metadata_ask_;
+  // Idempotent: the producer id new batches carry; nullopt while none is held (at the start, and
+  // after a batch failed for good).
+  std::optional<ProducerIdentity> identity_;
+  std::uint64_t identity_generation_ = 0;
+  io::Instant last_identity_ask_;
+  std::map<TopicPartition, Sequences> sequences_;
   ProducerStats stats_;
   std::shared_ptr<Signals> signals_;
   io::TaskScope tasks_;  // the sender and requests in flight; last: destroyed first
