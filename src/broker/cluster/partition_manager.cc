@@ -19,6 +19,9 @@ constexpr std::size_t kCatalogBytesMax = 64u << 20;
 constexpr std::int32_t kPartitionsPerTopicMax = 1 << 16;
 // One read while rebuilding the producer state.
 constexpr std::uint32_t kProducerScanBytes = 1u << 20;
+// The producer-state rebuild reads at least this much of the log's tail (and the last two
+// segments): a retry finds its first write if fewer bytes were appended after it meanwhile.
+constexpr std::uint64_t kProducerStateScanBytesMin = 64u << 20;
 
 TopicError error(protocol::ErrorCode code, std::string message) {
   return TopicError{code, std::move(message)};
@@ -166,7 +169,9 @@ io::Task<Partition::Produced> Partition::produce(std::vector<std::byte> batch, A
     produced.appended = std::move(appended);
     co_return produced;
   }
-  const SequenceCheck check = producers_.check(producer);
+  SequenceCheck check = producers_.check(producer);
+  // Planted: a retried batch is written again instead of answered with its first offsets.
+  if (planted_duplicates_written_ && check.verdict == SequenceVerdict::kDuplicate) check = {};
   switch (check.verdict) {
     case SequenceVerdict::kAppend:
       break;
@@ -235,15 +240,27 @@ io::Task<Partition::Produced> Partition::answer_duplicate(const BatchSequences& 
   co_return produced;
 }
 
-// Rebuilds the producer state from the batches of the log's last two segments (a producer retries
-// within its delivery timeout, long before its batches leave the last two segments), including,
-// on a leader, entries not committed yet: a retry is checked against what the log holds.
+// Rebuilds the producer state from the batches of the log's tail: the last two segments and at
+// least kProducerStateScanBytesMin (a producer retries within its delivery timeout, long before
+// that much follows its batch; with small segments two are not enough), including, on a leader,
+// entries not committed yet: a retry is checked against what the log holds. (Kafka keeps
+// snapshots of this state instead; a partition that takes more than that many bytes within a
+// producer's delivery timeout can still store a late retry twice.)
 io::Task<void> Partition::load_producer_state(std::int32_t epoch) {
   operations_in_flight_ += 1;
   ProducerStateTable table;
   const std::vector<storage::SegmentSummary> segments = log_.segments();
+  // The last two segments, and more of them until kProducerStateScanBytesMin are covered.
   std::int64_t next = log_.log_start_offset();
-  if (segments.size() > 2) next = std::max(next, segments[segments.size() - 2].base_offset);
+  std::uint64_t covered = 0;
+  for (std::size_t i = segments.size(); i > 0; --i) {
+    const std::size_t from_end = segments.size() - i;
+    if (from_end >= 2 && covered >= kProducerStateScanBytesMin) {
+      next = std::max(next, segments[i].base_offset);
+      break;
+    }
+    covered += segments[i - 1].size_bytes;
+  }
   const std::int64_t end = log_.next_offset();
   std::uint64_t batches = 0;
   for (std::uint64_t rounds = 0; next < end && !closing_; ++rounds) {
@@ -365,6 +382,7 @@ void Partition::set_planted_bug(const std::string& name) {
 #ifdef STRAND_PLANTED_BUGS
   planted_ack_before_sync_ = name == "ack_before_sync";
   planted_reads_beyond_high_watermark_ = name == "follower_reads_beyond_hw";
+  planted_duplicates_written_ = name == "idempotent_duplicates_written";
 #else
   (void)name;
 #endif

@@ -138,6 +138,7 @@ class Partition {
   io::Condition producers_loaded_;
   bool planted_ack_before_sync_ = false;
   bool planted_reads_beyond_high_watermark_ = false;
+  bool planted_duplicates_written_ = false;
   io::TaskScope background_;  // last: destroyed first
 };
 
