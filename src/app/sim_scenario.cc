@@ -86,6 +86,27 @@ class TableReader {
     *out = *value;
   }
 
+  // A non-empty array of booleans.
+  void booleans(std::string_view key, std::vector<bool>* out) {
+    const toml::node* node = find(key);
+    if (node == nullptr) return;
+    const toml::array* array = node->as_array();
+    std::vector<bool> values;
+    for (std::size_t i = 0; array != nullptr && i < array->size(); ++i) {
+      std::optional<bool> value = (*array)[i].value_exact<bool>();
+      if (!value) {
+        array = nullptr;
+        break;
+      }
+      values.push_back(*value);
+    }
+    if (array == nullptr || values.empty()) {
+      fail(where(key, *node) + " must be a non-empty array of true and false");
+      return;
+    }
+    *out = std::move(values);
+  }
+
   // An array of strings, each one of `allowed`.
   void strings(std::string_view key, const std::set<std::string>& allowed,
                std::vector<std::string>* out) {
@@ -238,6 +259,7 @@ void read_broker_workload(const toml::table& root, BrokerWorkloadOptions& o, std
   w.strings("acks", {"all", "1", "0"}, &acks);
   if (!acks.empty()) o.acks.clear();
   for (const std::string& a : acks) o.acks.push_back(a == "all" ? -1 : a == "1" ? 1 : 0);
+  w.booleans("idempotent", &o.idempotent);
   w.number("records_per_s", 0.001, 100'000, &o.records_per_s);
   w.integer("record_bytes_min", 0, 1 << 20, &o.record_bytes_min);
   w.integer("record_bytes_max", 1, 1 << 20, &o.record_bytes_max);

@@ -10,7 +10,7 @@
 // Exit codes: 0 ok, 1 a check failed, 2 bad usage. This is the only place that reads OS entropy
 // (for a seed when none is given) and real time (to report the speed).
 #include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -18,6 +18,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <random>
@@ -114,6 +115,10 @@ void print_broker(const Scenario& scenario, const BrokerWorkloadReport& r, doubl
       "at a corrupt batch); {} fetch errors",
       r.attempts, r.acked_all + r.acked_leader, r.acked_all, r.acked_leader, r.sent_no_ack,
       r.failed, r.refused, r.unknown, r.consumed, r.read_back, r.readback_stuck, r.fetch_errors);
+  if (r.idempotent_producers > 0) {
+    out->info("idempotent producers: {}, {} batches retried, {} producer ids",
+              r.idempotent_producers, r.batches_retried, r.producer_ids);
+  }
   const auto& shape = f.partitions_by_shape;
   using strand::sim::PartitionShape;
   auto by = [&shape](PartitionShape s) { return shape[static_cast<std::size_t>(s)]; };
@@ -170,7 +175,28 @@ Verdicts run_seed(const Scenario& scenario, std::uint64_t seed, bool swarm, bool
   return verdicts_of(report);
 }
 
-void print_trace(spdlog::sinks::ringbuffer_sink_st& trace) {
+// The last lines the simulated nodes logged, formatted as they are logged (so that the stamp
+// below reads the world's time and node of that moment, not of the printing).
+class TraceRing : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+ public:
+  explicit TraceRing(std::size_t lines_max) : lines_max_(lines_max) {}
+  std::vector<std::string> last_formatted() const { return {lines_.begin(), lines_.end()}; }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& message) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(message, formatted);
+    if (lines_.size() == lines_max_) lines_.pop_front();
+    lines_.emplace_back(formatted.data(), formatted.size());
+  }
+  void flush_() override {}
+
+ private:
+  std::size_t lines_max_;
+  std::deque<std::string> lines_;
+};
+
+void print_trace(TraceRing& trace) {
   const std::vector<std::string> lines = trace.last_formatted();
   out->info("--- the simulated nodes' last {} log lines before the end (--trace) ---",
             lines.size());
@@ -202,7 +228,7 @@ class SimStamp : public spdlog::custom_flag_formatter {
 
 // What the assertion hook of `run` prints: a broken invariant aborts the run before any check.
 std::string g_abort_replay;
-spdlog::sinks::ringbuffer_sink_st* g_abort_trace = nullptr;
+TraceRing* g_abort_trace = nullptr;
 
 void on_assertion_failed() {
   out->info("result: FAILED (an invariant assertion, above)");
@@ -213,7 +239,7 @@ void on_assertion_failed() {
 
 // `trace`: the simulated nodes' last log lines (run --trace), printed when the run fails.
 int run_one(const Scenario& scenario, std::optional<std::uint64_t> seed_flag, bool swarm,
-            spdlog::sinks::ringbuffer_sink_st* trace) {
+            TraceRing* trace) {
   std::uint64_t seed = 0;
   if (seed_flag) {
     seed = *seed_flag;
@@ -353,11 +379,11 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (verbose) node_log->set_level(spdlog::level::info);
-  std::shared_ptr<spdlog::sinks::ringbuffer_sink_st> trace;
+  std::shared_ptr<TraceRing> trace;
   if (trace_lines > 0) {
     // Every debug line goes to the ring, stamped with virtual time and node; stderr still shows
     // info lines, with --verbose only.
-    trace = std::make_shared<spdlog::sinks::ringbuffer_sink_st>(trace_lines);
+    trace = std::make_shared<TraceRing>(trace_lines);
     auto formatter = std::make_unique<spdlog::pattern_formatter>();
     formatter->add_flag<SimStamp>('*').set_pattern("[%*] [%l] %v");
     trace->set_formatter(std::move(formatter));

@@ -157,9 +157,11 @@ client::ProducerRecord make_record(io::Random& random, std::int64_t wall_ms, Bro
   return record;
 }
 
-client::ProducerOptions producer_options(const BrokerWorkloadOptions& options, std::int16_t acks) {
+client::ProducerOptions producer_options(const BrokerWorkloadOptions& options,
+                                         const ProducerHistory& producer) {
   client::ProducerOptions out;
-  out.acks = acks;
+  out.acks = producer.acks;
+  out.enable_idempotence = producer.idempotent;
   out.batch_size_bytes = options.batch_bytes;
   out.linger = options.linger;
   out.max_block = options.request_timeout;
@@ -172,11 +174,13 @@ io::Task<void> produce_records(io::Env* env, BrokerRun* run, std::uint32_t index
                                client::Client* client) {
   const BrokerWorkloadOptions& options = *run->options;
   ProducerHistory& history = run->history.producers[index];
-  client::Producer producer(*client, producer_options(options, history.acks));
+  client::Producer producer(*client, producer_options(options, history));
   std::deque<PendingRecord> pending;
   const std::int64_t think_max_ns = static_cast<std::int64_t>(2e9 / options.records_per_s);
   for (std::uint64_t seq = 0; world_now(run) < run->history.producers_stop; ++seq) {
     harvest(run, history, pending);
+    history.batches_retried = producer.stats().batches_retried;
+    history.producer_ids = producer.stats().producer_ids;
     for (std::uint64_t waits = 0; pending.size() >= options.pending_max && waits < kRoundsMax;
          ++waits) {
       const client::Delivery oldest = pending.front().delivery;
@@ -202,6 +206,8 @@ io::Task<void> produce_records(io::Env* env, BrokerRun* run, std::uint32_t index
   io::Result<void> flushed = co_await producer.flush();
   (void)flushed;  // what is still unanswered stays pending: its outcome is unknown
   harvest(run, history, pending);
+  history.batches_retried = producer.stats().batches_retried;
+  history.producer_ids = producer.stats().producer_ids;
 }
 
 // ---- Consumers ----------------------------------------------------------------------------------

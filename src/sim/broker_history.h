@@ -13,10 +13,12 @@
 // a restart truncates the last segment at the first bad batch, after which new records reuse those
 // offsets. So for every partition the workload remembers the lowest base offset of a batch that
 // held a flipped bit (its taint). At offsets at or beyond the taint, acknowledged records may be
-// missing or replaced by later ones, readers may disagree, acks may share an offset and readers
-// may stop at the corrupt batch. Never relaxed, anywhere: every record served parses, is one some
-// producer sent, matches it byte for byte, and sits at one offset only; a reader's offsets are
-// strictly increasing, and dense on a single broker.
+// missing or replaced by later ones, readers may disagree, acks may share an offset, readers
+// may stop at the corrupt batch, and a record whose first copy was destroyed there may be written
+// again by an idempotent producer's retry (seen at two offsets). Never relaxed, anywhere: every
+// record served parses, is one some producer sent, matches it byte for byte, and sits at one
+// offset only when neither is tainted; a reader's offsets are strictly increasing, and dense on a
+// single broker.
 //
 // A replicated cluster (history.replicated): a new leader's Raft control batch takes an offset
 // that consumers skip, and the history can't tell where those are, so polls need only be strictly
@@ -77,6 +79,9 @@ struct ProduceAttempt {
 
 struct ProducerHistory {
   std::int16_t acks = -1;
+  bool idempotent = false;  // enable.idempotence: retries, and the broker stores each batch once
+  std::uint64_t batches_retried = 0;  // the producer's counters, as last seen
+  std::uint64_t producer_ids = 0;
   std::vector<ProduceAttempt> attempts;  // by sequence number
 };
 
@@ -296,5 +301,11 @@ std::vector<CheckVerdict> check_group_history(const BrokerHistory& history,
 // written to after the heal is not empty at the end: never the active segment; no read-back holds
 // more than retention.bytes and a segment besides).
 CheckVerdict check_retention(const BrokerHistory& history);
+
+// The idempotent-producer checker (broker_idempotence_checks.cc), part of check_history when some
+// producer is idempotent: idempotent_once_in_order (each record of an idempotent producer is at one
+// offset in everything read, retries notwithstanding; its acknowledged records of a partition
+// have offsets in send order).
+CheckVerdict check_idempotent(const BrokerHistory& history);
 
 }  // namespace strand::sim

@@ -74,6 +74,9 @@ void add_disk_stats(SimDiskStats& sum, const SimDiskStats& more) {
 // Counts outcomes into the report; what is still pending is unknown from now on.
 void settle_outcomes(BrokerHistory& history, BrokerWorkloadReport& report) {
   for (ProducerHistory& producer : history.producers) {
+    if (producer.idempotent) report.idempotent_producers += 1;
+    report.batches_retried += producer.batches_retried;
+    report.producer_ids += producer.producer_ids;
     for (ProduceAttempt& attempt : producer.attempts) {
       if (attempt.outcome == ProduceOutcome::kPending) attempt.outcome = ProduceOutcome::kUnknown;
       report.attempts += 1;
@@ -193,6 +196,8 @@ void prepare_history(const BrokerWorkloadOptions& options, BrokerHistory& histor
   history.producers.resize(options.producers_count);
   for (std::uint32_t i = 0; i < options.producers_count; ++i) {
     history.producers[i].acks = options.acks[i % options.acks.size()];
+    history.producers[i].idempotent =
+        !options.idempotent.empty() && options.idempotent[i % options.idempotent.size()];
   }
   history.consumers.resize(options.consumers_count);
   for (std::uint32_t i = 0; i < options.consumers_count; ++i) {
@@ -262,6 +267,7 @@ const std::vector<std::string_view>& planted_bugs_known() {
       "retention_deletes_active_segment",
       "no_truncate_diverged_follower",
       "commit_without_majority",
+      "idempotent_duplicates_written",
   };
   return known;
 }
@@ -318,6 +324,17 @@ std::optional<std::string> validate(const BrokerWorkloadOptions& options) {
   }
   if (options.acks.empty())
     return "[workload] acks must name at least one of \"all\", \"1\", \"0\"";
+  if (!options.idempotent.empty()) {
+    if (options.idempotent.size() != options.acks.size()) {
+      return "[workload] idempotent must have as many entries as acks";
+    }
+    for (std::size_t i = 0; i < options.acks.size(); ++i) {
+      if (options.idempotent[i] && options.acks[i] != -1) {
+        return "[workload] idempotent: an idempotent producer uses acks \"all\" (entry " +
+               std::to_string(i) + ")";
+      }
+    }
+  }
   if (options.record_bytes_min > options.record_bytes_max) {
     return "[workload] record_bytes_min must not exceed record_bytes_max";
   }

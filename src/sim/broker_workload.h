@@ -94,7 +94,11 @@ struct BrokerWorkloadOptions {
   std::uint32_t consumers_count = 3;       // consumer i reads topic i % topics_count
   std::uint32_t tail_consumers_count = 1;  // the last ones start at the end instead of offset 0
   std::vector<std::int16_t> acks{-1, -1, 1, 0};  // producer i uses acks[i % size]
-  double records_per_s = 50;                     // per producer, on average
+  // Producer i is idempotent (enable.idempotence: it retries failed batches, and the broker must
+  // store each once) when idempotent[i % size]; empty: none is. Same size as acks, and only where
+  // acks is all.
+  std::vector<bool> idempotent;
+  double records_per_s = 50;  // per producer, on average
   std::uint32_t record_bytes_min = 16;
   std::uint32_t record_bytes_max = 512;
   double keyed_fraction = 0.5;  // the rest are keyless (sticky partitioning)
@@ -155,8 +159,11 @@ struct BrokerWorkloadReport {
   std::uint64_t failed = 0;
   std::uint64_t refused = 0;
   std::uint64_t unknown = 0;
-  std::uint64_t consumed = 0;   // records consumers read (with repeats across sessions)
-  std::uint64_t read_back = 0;  // records in the final read-back
+  std::uint32_t idempotent_producers = 0;
+  std::uint64_t batches_retried = 0;  // by idempotent producers
+  std::uint64_t producer_ids = 0;     // InitProducerId answers idempotent producers got
+  std::uint64_t consumed = 0;         // records consumers read (with repeats across sessions)
+  std::uint64_t read_back = 0;        // records in the final read-back
   std::uint64_t fetch_errors = 0;
   std::uint64_t tainted_partitions = 0;
   std::uint64_t readback_stuck = 0;  // partitions whose read-back stopped at a corrupt batch

@@ -37,6 +37,14 @@ partitions = "three"'
 expect bad_acks '[workload] acks (line 3) must be a non-empty array' '[workload]
 kind = "broker"
 acks = ["all", "2"]'
+expect bad_idempotent '[workload] idempotent (line 4) must be a non-empty array of true and false' '[workload]
+kind = "broker"
+acks = ["all", "1"]
+idempotent = [true, 1]'
+expect idempotent_acks_one 'an idempotent producer uses acks "all" (entry 1)' '[workload]
+kind = "broker"
+acks = ["all", "1"]
+idempotent = [true, true]'
 expect bad_kind '[workload] kind (line 2) must be "echo" or "broker"' '[workload]
 kind = "brokers"'
 expect too_many_brokers 'run 1 to 9 brokers' '[world]
