@@ -1,5 +1,6 @@
 #include "sim/sim_disk.h"
 
+#include <algorithm>
 #include <set>
 #include <utility>
 
@@ -220,7 +221,13 @@ void SimDisk::release(InodeId inode) {
   InodeSlot& slot = inodes_.at(inode);
   STRAND_ASSERT(slot.open_count > 0, "release matches an open");
   slot.open_count -= 1;
-  if (slot.open_count == 0) reconcile();  // an unnamed file's space comes back now
+  if (slot.open_count > 0) return;
+  // A file that still has a name stays as it is (the common case, and a cheap one to see); an
+  // unnamed file's space comes back now.
+  for (const auto& [path, entry] : current_names_.entries()) {
+    if (entry.kind == EntryKind::kFile && entry.inode == inode) return;
+  }
+  reconcile();
 }
 
 std::uint64_t SimDisk::size(InodeId inode) const { return inode_at(inode).size(); }
@@ -295,22 +302,30 @@ void SimDisk::commit_journal() {
 void SimDisk::reconcile() {
   // An inode must stay while any state a crash could produce names it: the durable names, the
   // current names, or an intermediate state (its creation is still in the journal).
-  std::set<InodeId> referenced;
+  // Sorted lists, searched by bisection: this runs on every rename and remove.
+  std::vector<InodeId>& referenced = referenced_scratch_;
+  referenced.clear();
   for (const auto& [path, entry] : durable_names_.entries()) {
-    if (entry.kind == EntryKind::kFile) referenced.insert(entry.inode);
+    if (entry.kind == EntryKind::kFile) referenced.push_back(entry.inode);
   }
   for (const NameOp& op : journal_) {
-    if (op.kind == NameOp::Kind::kCreateFile) referenced.insert(op.inode);
+    if (op.kind == NameOp::Kind::kCreateFile) referenced.push_back(op.inode);
   }
-  std::set<InodeId> named;
+  std::sort(referenced.begin(), referenced.end());
+  std::vector<InodeId>& named = named_scratch_;
+  named.clear();
   for (const auto& [path, entry] : current_names_.entries()) {
-    if (entry.kind == EntryKind::kFile) named.insert(entry.inode);
+    if (entry.kind == EntryKind::kFile) named.push_back(entry.inode);
   }
+  std::sort(named.begin(), named.end());
+  auto holds = [](const std::vector<InodeId>& ids, InodeId id) {
+    return std::binary_search(ids.begin(), ids.end(), id);
+  };
   used_bytes_ = 0;
   for (auto it = inodes_.begin(); it != inodes_.end();) {
     InodeSlot& slot = it->second;
-    slot.live = named.contains(it->first) || slot.open_count > 0;
-    if (!slot.live && !referenced.contains(it->first)) {
+    slot.live = holds(named, it->first) || slot.open_count > 0;
+    if (!slot.live && !holds(referenced, it->first)) {
       it = inodes_.erase(it);
       continue;
     }

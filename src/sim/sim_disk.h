@@ -201,6 +201,9 @@ class SimDisk {
   SimNames current_names_;  // durable_names_ with journal_ applied
   std::vector<NameOp> journal_;
   std::uint64_t used_bytes_ = 0;
+  // reconcile()'s scratch lists of inode ids, kept to spare an allocation per call.
+  std::vector<InodeId> referenced_scratch_;
+  std::vector<InodeId> named_scratch_;
 };
 
 }  // namespace strand::sim
