@@ -67,13 +67,12 @@ ClusterMetadata from_response(protocol::MetadataResponse&& response) {
 io::Result<void> decode_batches(std::span<const std::byte> bytes, std::int64_t fetch_offset,
                                 FetchedRecords& out) {
   while (bytes.size() >= protocol::kBatchLengthFieldEnd) {
-    io::Result<std::uint32_t> size = protocol::RecordBatchView::peek_size(bytes);
-    if (!size) return std::move(size).error();
-    if (*size > bytes.size()) break;
+    io::Result<std::span<const std::byte>> whole = protocol::next_batch(bytes);
+    if (!whole && whole.error().kind == io::ErrorKind::kOutOfRange) break;
+    if (!whole) return std::move(whole).error();
     io::Result<protocol::RecordBatchView> batch =
-        protocol::RecordBatchView::parse(bytes.first(*size), protocol::BatchOrigin::kLog);
+        protocol::RecordBatchView::parse(*whole, protocol::BatchOrigin::kLog);
     if (!batch) return std::move(batch).error();
-    bytes = bytes.subspan(*size);
     out.batches_count += 1;
     out.next_offset = std::max(out.next_offset, batch->last_offset() + 1);
     if (batch->control()) continue;

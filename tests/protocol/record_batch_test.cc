@@ -104,6 +104,37 @@ TEST(RecordBatch, StripControlRecordsLeavesControlHeadersAndDataBatches) {
   EXPECT_EQ(data_only, first);
 }
 
+TEST(RecordBatch, NextBatchSplitsAStreamAndStopsAtACutOrBadLength) {
+  std::vector<std::byte> first = build_batch(sample_records());
+  std::vector<std::byte> second = build_batch(sample_records());
+  set_base_offset(second, 3);
+  std::vector<std::byte> bytes = first;
+  bytes.insert(bytes.end(), second.begin(), second.end());
+  bytes.insert(bytes.end(), second.begin(), second.begin() + 20);  // cut short
+  std::span<const std::byte> rest(bytes);
+
+  io::Result<std::span<const std::byte>> one = next_batch(rest);
+  ASSERT_TRUE(one.ok()) << one.error().to_string();
+  EXPECT_EQ(one->size(), first.size());
+  EXPECT_EQ(rest.size(), bytes.size() - first.size());
+  io::Result<std::span<const std::byte>> two = next_batch(rest);
+  ASSERT_TRUE(two.ok()) << two.error().to_string();
+  EXPECT_EQ(RecordBatchView::parse(*two, BatchOrigin::kLog).value().base_offset(), 3);
+  EXPECT_EQ(rest.size(), 20u);
+  io::Result<std::span<const std::byte>> cut = next_batch(rest);
+  ASSERT_FALSE(cut.ok());
+  EXPECT_EQ(cut.error().kind, io::ErrorKind::kOutOfRange);
+  EXPECT_EQ(rest.size(), 20u);  // unchanged
+
+  std::vector<std::byte> bad = first;
+  store_be<std::int32_t>(bad.data() + batch_field::kBatchLength, -5);
+  std::span<const std::byte> bad_rest(bad);
+  io::Result<std::span<const std::byte>> refused = next_batch(bad_rest);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, io::ErrorKind::kCorrupt);
+  EXPECT_EQ(bad_rest.size(), bad.size());
+}
+
 TEST(RecordBatch, RefusesWrongCrcNamingIt) {
   std::vector<std::byte> bytes = build_batch(sample_records());
   bytes[kBatchHeaderBytes + 3] ^= std::byte{0x10};

@@ -274,9 +274,9 @@ io::Task<void> Partition::load_producer_state(std::int32_t epoch) {
     const std::int64_t before = next;
     std::span<const std::byte> rest(*bytes);
     while (rest.size() >= protocol::kBatchHeaderBytes) {
-      io::Result<std::uint32_t> size = protocol::RecordBatchView::peek_size(rest);
-      if (!size || *size > rest.size()) break;
-      const std::span<const std::byte> whole = rest.first(*size);
+      io::Result<std::span<const std::byte>> batch = protocol::next_batch(rest);
+      if (!batch || batch->size() < protocol::kBatchHeaderBytes) break;
+      const std::span<const std::byte> whole = *batch;
       const auto base = protocol::load_be<std::int64_t>(whole.data());
       const auto delta =
           protocol::load_be<std::int32_t>(whole.data() + protocol::batch_field::kLastOffsetDelta);
@@ -288,7 +288,6 @@ io::Task<void> Partition::load_producer_state(std::int32_t epoch) {
         batches += 1;
       }
       next = base + delta + 1;
-      rest = rest.subspan(*size);
     }
     if (next <= before) break;  // nothing readable: the rest stays unknown (accepted as new)
   }

@@ -152,14 +152,13 @@ io::Task<io::Result<Coordinator::Replayed>> Coordinator::replay_range(cluster::P
     std::span<const std::byte> rest(*bytes);
     const std::int64_t before = replayed.next;
     while (!rest.empty()) {
-      io::Result<std::uint32_t> size = protocol::RecordBatchView::peek_size(rest);
-      if (!size || *size > rest.size()) break;
+      io::Result<std::span<const std::byte>> whole = protocol::next_batch(rest);
+      if (!whole) break;
       io::Result<protocol::RecordBatchView> batch =
-          protocol::RecordBatchView::parse(rest.first(*size), protocol::BatchOrigin::kLog);
+          protocol::RecordBatchView::parse(*whole, protocol::BatchOrigin::kLog);
       if (!batch) co_return std::move(batch).error();
       replayed.next = batch->last_offset() + 1;
-      replayed.bytes += *size;
-      rest = rest.subspan(*size);
+      replayed.bytes += whole->size();
       if (batch->control()) continue;  // Raft's, not the coordinator's
       io::Result<std::vector<protocol::Record>> records = protocol::read_records(*batch);
       if (!records) {

@@ -147,17 +147,31 @@ std::uint32_t compute_batch_crc(std::span<const std::byte> bytes) {
   return crc32c(bytes.subspan(kBatchCrcStart));
 }
 
+io::Result<std::span<const std::byte>> next_batch(std::span<const std::byte>& rest) {
+  io::Result<std::uint32_t> size = RecordBatchView::peek_size(rest);
+  if (!size) return std::move(size).error();
+  if (*size > rest.size()) {
+    return io::Error{io::ErrorKind::kOutOfRange, "batch of " + std::to_string(*size) +
+                                                     " bytes with " + std::to_string(rest.size()) +
+                                                     " left"};
+  }
+  const std::span<const std::byte> batch = rest.first(*size);
+  rest = rest.subspan(*size);
+  return batch;
+}
+
 bool strip_control_records(std::vector<std::byte>& bytes) {
   // Most reads hold no control batch: nothing is copied until the first one.
   std::vector<std::byte> out;
   bool changed = false;
   std::size_t at = 0;
   while (bytes.size() - at >= kBatchHeaderBytes) {
-    const std::span<const std::byte> rest = std::span<const std::byte>(bytes).subspan(at);
-    io::Result<std::uint32_t> size = RecordBatchView::peek_size(rest);
-    if (!size || *size > rest.size()) break;
-    const std::int16_t attributes = load_be<std::int16_t>(rest.data() + batch_field::kAttributes);
-    const bool strip = (attributes & 0x20) != 0 && *size > kBatchHeaderBytes;
+    std::span<const std::byte> rest = std::span<const std::byte>(bytes).subspan(at);
+    io::Result<std::span<const std::byte>> batch = next_batch(rest);
+    if (!batch) break;
+    const std::size_t size = batch->size();
+    const std::int16_t attributes = load_be<std::int16_t>(batch->data() + batch_field::kAttributes);
+    const bool strip = (attributes & 0x20) != 0 && size > kBatchHeaderBytes;
     if (strip && !changed) {
       out.reserve(bytes.size());
       out.assign(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(at));
@@ -165,7 +179,7 @@ bool strip_control_records(std::vector<std::byte>& bytes) {
     }
     if (strip) {
       const std::size_t header_at = out.size();
-      out.insert(out.end(), rest.begin(), rest.begin() + kBatchHeaderBytes);
+      out.insert(out.end(), batch->begin(), batch->begin() + kBatchHeaderBytes);
       std::byte* header = out.data() + header_at;
       store_be<std::int32_t>(header + batch_field::kBatchLength,
                              static_cast<std::int32_t>(kBatchHeaderBytes - kBatchLengthFieldEnd));
@@ -177,9 +191,9 @@ bool strip_control_records(std::vector<std::byte>& bytes) {
           header + batch_field::kCrc,
           compute_batch_crc(std::span<const std::byte>(header, kBatchHeaderBytes)));
     } else if (changed) {
-      out.insert(out.end(), rest.begin(), rest.begin() + *size);
+      out.insert(out.end(), batch->begin(), batch->end());
     }
-    at += *size;
+    at += size;
   }
   if (!changed) return false;
   out.insert(out.end(), bytes.begin() + static_cast<std::ptrdiff_t>(at), bytes.end());

@@ -99,6 +99,12 @@ void set_partition_leader_epoch(std::span<std::byte> bytes, std::int32_t epoch);
 // CRC-32C over the part of the batch the crc field covers.
 std::uint32_t compute_batch_crc(std::span<const std::byte> bytes);
 
+// The whole batch at the front of `rest`, a stream of batches as a log read or a fetch returns
+// them; `rest` then starts after it. Errors (`rest` unchanged): kCorrupt when the header's length
+// field is not sane, kOutOfRange when the batch runs past the end of `rest` (a read cut short).
+// Only the length is checked: parse the batch to trust the rest of it.
+io::Result<std::span<const std::byte>> next_batch(std::span<const std::byte>& rest);
+
 // Replaces every control batch in `bytes` (whole batches as the log stores them, e.g. a Fetch's
 // records) by its header alone: the same offsets and control attribute, no records. A replicated
 // partition's log holds Raft's own control batches (a new leader's first entry, configuration

@@ -142,13 +142,14 @@ io::Result<std::vector<Entry>> entries_from_batches(std::span<const std::byte> b
   std::vector<Entry> entries;
   while (!bytes.empty()) {
     if (entries.size() >= entries_max) return corrupt("too many entries");
-    io::Result<std::uint32_t> size = protocol::RecordBatchView::peek_size(bytes);
-    if (!size) return std::move(size).error();
-    if (*size > bytes.size()) return corrupt("truncated batch");
-    io::Result<Entry> entry = entry_from_batch(bytes.first(*size));
+    io::Result<std::span<const std::byte>> batch = protocol::next_batch(bytes);
+    if (!batch && batch.error().kind == io::ErrorKind::kOutOfRange) {
+      return corrupt("truncated batch");
+    }
+    if (!batch) return std::move(batch).error();
+    io::Result<Entry> entry = entry_from_batch(*batch);
     if (!entry) return std::move(entry).error();
     entries.push_back(std::move(*entry));
-    bytes = bytes.subspan(*size);
   }
   return entries;
 }

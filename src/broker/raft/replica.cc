@@ -161,9 +161,9 @@ io::Task<io::Result<std::vector<ConfigurationHistory::Item>>> Replica::replay_co
     std::span<const std::byte> rest(*bytes);
     for (std::size_t batches = 0; !rest.empty(); ++batches) {
       STRAND_ASSERT(batches <= bytes->size(), "batches have positive sizes");
-      io::Result<std::uint32_t> size = protocol::RecordBatchView::peek_size(rest);
-      if (!size || *size > rest.size()) co_return corrupt(directory_ + ": unreadable batch");
-      io::Result<Entry> entry = entry_from_batch(rest.first(*size));
+      io::Result<std::span<const std::byte>> batch = protocol::next_batch(rest);
+      if (!batch) co_return corrupt(directory_ + ": unreadable batch");
+      io::Result<Entry> entry = entry_from_batch(*batch);
       if (!entry) co_return std::move(entry).error();
       if (entry->meta.kind == EntryKind::kConfiguration) {
         if (items.size() > ConfigurationHistory::kEntriesMax) {
@@ -172,7 +172,6 @@ io::Task<io::Result<std::vector<ConfigurationHistory::Item>>> Replica::replay_co
         items.push_back({entry->meta.base_offset, std::move(*entry->configuration)});
       }
       next = entry->meta.last_offset + 1;
-      rest = rest.subspan(*size);
     }
   }
   co_return std::move(items);
@@ -408,9 +407,10 @@ io::Task<Offset> Replica::attach_entries(AppendRequest& append) {
   std::size_t kept = 0;
   for (std::uint32_t count = 0; count < options_.raft.append_entries_max && kept < rest.size();
        ++count) {
-    io::Result<std::uint32_t> size = protocol::RecordBatchView::peek_size(rest.subspan(kept));
-    if (!size) break;
-    kept += *size;
+    std::span<const std::byte> tail = rest.subspan(kept);
+    io::Result<std::span<const std::byte>> batch = protocol::next_batch(tail);
+    if (!batch) break;
+    kept += batch->size();
   }
   io::Result<std::vector<Entry>> entries =
       entries_from_batches(rest.first(kept), options_.raft.append_entries_max);

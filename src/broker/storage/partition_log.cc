@@ -341,10 +341,11 @@ io::Task<io::Result<std::vector<std::byte>>> PartitionLog::read(
   std::size_t kept = 0;
   for (std::size_t batches = 0; kept < out.size(); ++batches) {
     STRAND_ASSERT(batches <= out.size(), "batches have positive sizes");
-    const std::span<const std::byte> rest = std::span<const std::byte>(out).subspan(kept);
-    const std::uint32_t size = RecordBatchView::peek_size(rest).value();
-    if (protocol::load_be<std::int64_t>(rest.data()) >= upper) break;
-    kept += size;
+    std::span<const std::byte> rest = std::span<const std::byte>(out).subspan(kept);
+    // Segment::read returns whole, checked batches only.
+    const std::span<const std::byte> batch = protocol::next_batch(rest).value();
+    if (protocol::load_be<std::int64_t>(batch.data()) >= upper) break;
+    kept += batch.size();
   }
   out.resize(kept);
   co_return out;

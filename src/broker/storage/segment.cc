@@ -271,10 +271,9 @@ io::Task<io::Result<std::vector<std::byte>>> Segment::read(std::int64_t from_off
   for (std::size_t batches = 0; kept < bytes->size(); ++batches) {
     STRAND_ASSERT(batches <= bytes->size(), "every batch has a positive size");
     std::span<const std::byte> rest = std::span<const std::byte>(*bytes).subspan(kept);
-    io::Result<std::uint32_t> size = RecordBatchView::peek_size(rest);
-    if (!size || *size > rest.size()) break;
-    io::Result<RecordBatchView> batch =
-        RecordBatchView::parse(rest.first(*size), protocol::BatchOrigin::kLog);
+    io::Result<std::span<const std::byte>> whole = protocol::next_batch(rest);
+    if (!whole) break;
+    io::Result<RecordBatchView> batch = RecordBatchView::parse(*whole, protocol::BatchOrigin::kLog);
     if (batch) {
       const bool continues = expected_base < 0 ? batch->base_offset() <= from_offset
                                                : batch->base_offset() == expected_base;
@@ -289,7 +288,7 @@ io::Task<io::Result<std::vector<std::byte>>> Segment::read(std::int64_t from_off
     // fail only a read that starts at the corrupt one.
     if (!batch && kept > 0) break;
     if (!batch) co_return corrupt_at(path(kLogSuffix), start + kept, batch.error().message);
-    kept += *size;
+    kept += whole->size();
   }
   STRAND_ASSERT(kept >= *first_size, "the first batch is always returned whole");
   bytes->resize(kept);
