@@ -221,7 +221,8 @@ io::Task<protocol::DeleteGroupsResponse> Coordinator::delete_groups(
     } else if (error == ErrorCode::kNone && entry->group.state() != GroupState::kEmpty) {
       error = ErrorCode::kNonEmptyGroup;
     } else if (error == ErrorCode::kNone) {
-      error = co_await remove_group(entry);
+      const ErrorCode removed = co_await remove_group(entry);
+      error = removed;
     }
     response.results.push_back({group_id, code(error)});
   }
