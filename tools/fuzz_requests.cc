@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/protocol/alter_partition_reassignments.h"
 #include "broker/protocol/api.h"
 #include "broker/protocol/api_versions.h"
 #include "broker/protocol/create_partitions.h"
@@ -31,6 +32,7 @@
 #include "broker/protocol/leave_group.h"
 #include "broker/protocol/list_groups.h"
 #include "broker/protocol/list_offsets.h"
+#include "broker/protocol/list_partition_reassignments.h"
 #include "broker/protocol/metadata.h"
 #include "broker/protocol/offset_commit.h"
 #include "broker/protocol/offset_delete.h"
@@ -94,6 +96,12 @@ bool decode_body(const RequestHeader& header, std::span<const std::byte> bytes) 
       break;
     case ApiKey::kDescribeCluster:
       (void)read_describe_cluster_request(body, v);
+      break;
+    case ApiKey::kAlterPartitionReassignments:
+      (void)read_alter_partition_reassignments_request(body, v);
+      break;
+    case ApiKey::kListPartitionReassignments:
+      (void)read_list_partition_reassignments_request(body, v);
       break;
     case ApiKey::kFindCoordinator:
       (void)read_find_coordinator_request(body, v);

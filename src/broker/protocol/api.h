@@ -33,6 +33,8 @@ enum class ApiKey : std::int16_t {
   kDescribeConfigs = 32,
   kCreatePartitions = 37,
   kDeleteGroups = 42,
+  kAlterPartitionReassignments = 45,
+  kListPartitionReassignments = 46,
   kOffsetDelete = 47,
   kDescribeCluster = 60,
 };

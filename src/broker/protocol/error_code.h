@@ -57,6 +57,7 @@ enum class ErrorCode : std::int16_t {
   kMemberIdRequired = 79,
   kGroupMaxSizeReached = 81,
   kFencedInstanceId = 82,
+  kNoReassignmentInProgress = 85,
   kGroupSubscribedToTopic = 86,
   kInvalidRecord = 87,
 };
