@@ -2,6 +2,8 @@
 //
 //   strand [--bootstrap HOST:PORT] topics create NAME [--partitions N] [--config k=v ...]
 //   strand topics list | topics describe NAME | topics delete NAME
+//   strand topics reassign NAME (--replicas ID,ID... | --cancel) [--partition P]... [--wait]
+//   strand topics reassignments
 //   strand produce TOPIC [--key-separator SEP] [--acks all|1|0] [--partition N]  < lines
 //   strand consume TOPIC [--from-beginning | --offset N] [--partition N] [--max-messages N]
 //                        [--print-key] [--key-separator SEP] [--idle-timeout-ms MS]
@@ -33,6 +35,7 @@
 #include <vector>
 
 #include "app/groups_command.h"
+#include "app/reassign_command.h"
 #include "app/strand_perf.h"
 #include "broker/protocol/compression.h"
 #include "broker/protocol/list_offsets.h"
@@ -59,6 +62,8 @@ enum class Command {
   kTopicsList,
   kTopicsDescribe,
   kTopicsDelete,
+  kTopicsReassign,
+  kTopicsReassignments,
   kProduce,
   kConsume,
   kPerfProduce,
@@ -88,6 +93,7 @@ struct Options {
   std::int64_t linger_ms = 5;
   std::int64_t throughput = -1;  // records/s for perf produce; -1: as fast as possible
   strand::app::GroupsOptions groups;
+  strand::app::ReassignOptions reassign;
 };
 
 int failed(const std::string& what, const io::Error& error) {
@@ -365,6 +371,12 @@ io::Task<int> run(io::Env* env, const Options* options) {
     case Command::kGroups:
       status = co_await strand::app::groups_command(client, options->groups);
       break;
+    case Command::kTopicsReassign:
+      status = co_await strand::app::reassign_command(*env, client, options->reassign);
+      break;
+    case Command::kTopicsReassignments:
+      status = co_await strand::app::reassignments_command(client);
+      break;
     default:
       status = co_await topics_command(client, *options);
       break;
@@ -447,6 +459,21 @@ class CommandLine {
     command(topics, "delete", "delete a topic", Command::kTopicsDelete)
         ->add_option("name", options_.topic, "topic name")
         ->required();
+    strand::app::ReassignOptions& move = options_.reassign;
+    CLI::App* reassign = command(topics, "reassign", "move partitions to other brokers",
+                                 Command::kTopicsReassign);
+    reassign->add_option("name", move.topic, "topic name")->required();
+    reassign->add_option("--partition", move.partitions, "partition (repeatable; default: all)");
+    CLI::Option* replicas =
+        reassign->add_option("--replicas", move.replicas, "target broker ids, leader first")
+            ->delimiter(',');
+    CLI::Option* cancel =
+        reassign->add_flag("--cancel", move.cancel, "cancel the moves in progress");
+    replicas->excludes(cancel);
+    reassign->add_flag("--wait", move.wait, "wait until the moves are done");
+    reassign->add_option("--wait-timeout-ms", move.wait_timeout_ms, "how long --wait waits")
+        ->capture_default_str();
+    command(topics, "reassignments", "list the moves in progress", Command::kTopicsReassignments);
   }
 
   void add_produce() {
@@ -635,6 +662,10 @@ class CommandLine {
       options_.idle_timeout_ms = 10'000;
     }
     if (std::optional<int> ended = finish_groups()) return ended;
+    if (options_.command == Command::kTopicsReassign && !options_.reassign.cancel &&
+        options_.reassign.replicas.empty()) {
+      return usage("topics reassign needs --replicas or --cancel");
+    }
     io::Result<io::Address> address = resolve(bootstrap_);
     if (!address && address.error().kind == io::ErrorKind::kInvalid) {
       return usage("--bootstrap: " + address.error().message);

@@ -68,6 +68,15 @@ struct TopicDescription {
   std::vector<PartitionDescription> partitions;
 };
 
+// A partition being moved between brokers (ListPartitionReassignments).
+struct Reassignment {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::vector<std::int32_t> replicas;  // every broker holding a replica while it moves
+  std::vector<std::int32_t> adding;
+  std::vector<std::int32_t> removing;
+};
+
 // What one partition's fetch returned.
 struct FetchedRecords {
   std::int32_t partition = 0;
@@ -137,6 +146,15 @@ class Client {
   io::Task<io::Result<std::vector<std::string>>> list_topics();
   // Partitions with their leaders and start/end offsets. Errors: kNotFound for an unknown topic.
   io::Task<io::Result<TopicDescription>> describe_topic(std::string name);
+
+  // AlterPartitionReassignments (client_reassign.cc): moves `partition` of `topic` to `replicas`
+  // (the first the preferred leader), or cancels its move (nullopt). Returns once the
+  // controller recorded it; the move itself goes on in the background. Errors: kafka_error of
+  // the broker's answer (kNotFound for an unknown partition, kInvalid for a bad replica set).
+  io::Task<io::Result<void>> reassign_partition(std::string topic, std::int32_t partition,
+                                                std::optional<std::vector<std::int32_t>> replicas);
+  // ListPartitionReassignments: every move in progress, by topic and partition.
+  io::Task<io::Result<std::vector<Reassignment>>> list_reassignments();
 
   // Offsets by ListOffsets for each partition: `timestamp` is protocol::kEarliestTimestamp (log
   // start), kLatestTimestamp (high watermark) or a time in ms (first offset at or after it; -1

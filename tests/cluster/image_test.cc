@@ -152,6 +152,45 @@ TEST_F(Image, LeaderRecordAppliesOnlyWithAHigherEpoch) {
   EXPECT_EQ(image_.topic("t")->partitions[0].leader, raft::kNoNode);
 }
 
+TEST_F(Image, ReassignmentKeepsEveryPossibleMemberUntilDone) {
+  EXPECT_TRUE(apply(topic("t", {1})));  // replicas {1, 2}
+  EXPECT_TRUE(apply(ReassignRecord{1, {3, 2}}));
+  const MetadataImage::PartitionState& p = image_.topic("t")->partitions[0];
+  EXPECT_TRUE(p.reassigning());
+  EXPECT_EQ(p.target, (std::vector<raft::NodeId>{3, 2}));
+  EXPECT_EQ(p.original, (std::vector<raft::NodeId>{1, 2}));
+  EXPECT_EQ(p.assignment.replicas, (std::vector<raft::NodeId>{3, 2, 1}));
+  EXPECT_EQ(p.adding(), (std::vector<raft::NodeId>{3}));
+  EXPECT_EQ(p.removing(), (std::vector<raft::NodeId>{1}));
+  EXPECT_EQ(p.bootstrap_voters(), (std::vector<raft::NodeId>{1, 2}));
+
+  // A new target mid-way keeps node 3, which may already be a member, and the original set.
+  EXPECT_TRUE(apply(ReassignRecord{1, {4}}));
+  EXPECT_EQ(p.assignment.replicas, (std::vector<raft::NodeId>{4, 3, 2, 1}));
+  EXPECT_EQ(p.original, (std::vector<raft::NodeId>{1, 2}));
+  EXPECT_EQ(p.removing(), (std::vector<raft::NodeId>{3, 2, 1}));
+
+  EXPECT_FALSE(apply(ReassignDoneRecord{1, {3, 2}}));  // no longer the target
+  EXPECT_TRUE(p.reassigning());
+  EXPECT_TRUE(apply(ReassignDoneRecord{1, {4}}));
+  EXPECT_FALSE(p.reassigning());
+  EXPECT_EQ(p.assignment.replicas, (std::vector<raft::NodeId>{4}));
+  EXPECT_TRUE(p.original.empty());
+  EXPECT_TRUE(p.adding().empty());
+  EXPECT_TRUE(p.removing().empty());
+  EXPECT_EQ(p.bootstrap_voters(), (std::vector<raft::NodeId>{4}));
+  EXPECT_FALSE(apply(ReassignDoneRecord{1, {4}}));  // nothing in progress
+}
+
+TEST_F(Image, IgnoresReassigningAnUnknownGroupOrToAnInvalidSet) {
+  EXPECT_TRUE(apply(topic("t", {1})));
+  EXPECT_FALSE(apply(ReassignRecord{7, {1}}));
+  EXPECT_FALSE(apply(ReassignRecord{1, {}}));
+  EXPECT_FALSE(apply(ReassignRecord{1, {2, 2}}));
+  EXPECT_FALSE(apply(ReassignDoneRecord{7, {1}}));
+  EXPECT_FALSE(image_.topic("t")->partitions[0].reassigning());
+}
+
 TEST_F(Image, AppliedOffsetFollowsEveryRecordAppliedOrNot) {
   EXPECT_TRUE(image_.apply(broker(1), 5));
   EXPECT_EQ(image_.applied_offset(), 5);

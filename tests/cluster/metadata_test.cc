@@ -72,7 +72,13 @@ rc::Gen<MetadataRecord> gen_record() {
                                        *rc::gen::inRange<raft::NodeId>(0, 1 << 30),
                                        *rc::gen::inRange<std::int32_t>(0, 1 << 30)}};
   });
-  return rc::gen::oneOf(broker, topic, remove, add, leader);
+  auto reassign = rc::gen::exec([] {
+    return MetadataRecord{ReassignRecord{*rc::gen::arbitrary<GroupId>(), *gen_replicas()}};
+  });
+  auto done = rc::gen::exec([] {
+    return MetadataRecord{ReassignDoneRecord{*rc::gen::arbitrary<GroupId>(), *gen_replicas()}};
+  });
+  return rc::gen::oneOf(broker, topic, remove, add, leader, reassign, done);
 }
 
 // ---- encode / decode ----

@@ -177,6 +177,57 @@ TEST(RaftElection, SkippingUpToDateCheckGrantsStaleCandidates) {
   EXPECT_EQ(voter.hard_state().voted_for, 1);
 }
 
+// A replica whose state was deleted and that is opened again (RestoredState::rejoining) may be
+// counted by peers with a stale configuration: it grants no vote, pre-vote or vote, and does not
+// campaign, until an append brought its log up to the leader's commit index.
+TEST(RaftElection, RejoiningNodeNeitherVotesNorCampaignsUntilCaughtUp) {
+  io::SeededRandom random(1);
+  Config config = test_config();
+  config.self = 2;
+  RestoredState restored = restored_with_log({}, 0, {1, 2, 3});
+  restored.rejoining = true;
+  RaftCore node(config, std::move(restored), random);
+  ASSERT_TRUE(node.rejoining());
+  for (int i = 0; i < 100; ++i) node.tick();
+  EXPECT_EQ(node.role(), Role::kFollower) << "a rejoining node does not campaign";
+  node.step(Message{1, 2, 1, VoteRequest{true, false, 5, 1}});
+  node.step(Message{3, 2, 1, VoteRequest{false, false, 5, 1}});
+  Ready ready = node.take_ready();
+  std::size_t answers = 0;
+  for (const Message& message : testing::all_messages(ready)) {
+    EXPECT_FALSE(std::get<VoteResponse>(message.body).granted) << "to " << message.to;
+    ++answers;
+  }
+  EXPECT_EQ(answers, 2u);
+  EXPECT_EQ(node.hard_state().voted_for, kNoNode);
+  node.advance(ready);
+
+  // A leader of term 2 sends offsets 0..1 but has committed 3: still rejoining.
+  auto append = [](Offset prev, Term prev_term, Offset commit, Offset from, Offset to) {
+    AppendRequest request{prev, prev_term, commit, 0, std::nullopt, {}};
+    if (prev == -1) request.log_start_configuration = Configuration{{1, 2, 3}, {}};
+    for (Offset offset = from; offset <= to; ++offset) {
+      request.entries.push_back(Entry{EntryMeta{offset, offset, 1, EntryKind::kData}, {}, {}});
+    }
+    return request;
+  };
+  node.step(Message{1, 2, 2, append(-1, 0, 3, 0, 1)});
+  EXPECT_TRUE(node.rejoining());
+  Ready partial = node.take_ready();
+  EXPECT_FALSE(partial.rejoined);
+  node.advance(partial);
+  // The rest: now its log holds what the leader committed.
+  node.step(Message{1, 2, 2, append(1, 1, 3, 2, 3)});
+  EXPECT_FALSE(node.rejoining());
+  Ready caught_up = node.take_ready();
+  EXPECT_TRUE(caught_up.rejoined) << "the driver removes the marker after this Ready's sync";
+  node.advance(caught_up);
+  // Votes rest on its log again: a candidate of a later term with a log as long gets one (a
+  // leadership transfer's, which the leader lease does not hold back).
+  node.step(Message{3, 2, 4, VoteRequest{false, true, 3, 1}});
+  EXPECT_EQ(node.hard_state().voted_for, 3);
+}
+
 TEST(RaftElection, SingleVoterElectsItselfAndCommitsAfterSync) {
   io::SeededRandom random(1);
   Config config = test_config();

@@ -95,6 +95,15 @@ std::vector<std::byte> encode_request(const ControllerRequest& request) {
                                       grow->validate_only)
                .Union();
     type = fb::Request::CreatePartitions;
+  } else if (const auto* move = std::get_if<ReassignRequest>(&request)) {
+    const std::vector<raft::NodeId> none;
+    body = fb::CreateReassign(builder, builder.CreateString(move->topic), move->partition,
+                              !move->replicas, builder.CreateVector(move->replicas.value_or(none)))
+               .Union();
+    type = fb::Request::Reassign;
+  } else if (std::holds_alternative<BarrierRequest>(request)) {
+    body = fb::CreateBarrier(builder).Union();
+    type = fb::Request::Barrier;
   } else {
     const std::vector<std::byte> record = encode_record(std::get<MetadataRecord>(request));
     const auto* data = reinterpret_cast<const std::uint8_t*>(record.data());
@@ -143,6 +152,21 @@ io::Result<ControllerRequest> decode_request(std::span<const std::byte> bytes) {
       return ControllerRequest{
           CreatePartitionsRequest{string_of(in->name()), in->count(), in->validate_only()}};
     }
+    case fb::Request::Reassign: {
+      const fb::Reassign* in = root->request_as_Reassign();
+      ReassignRequest out;
+      out.topic = string_of(in->topic());
+      out.partition = in->partition();
+      if (!in->cancel()) {
+        out.replicas.emplace();
+        if (in->replicas() != nullptr) {
+          out.replicas->assign(in->replicas()->begin(), in->replicas()->end());
+        }
+      }
+      return ControllerRequest{std::move(out)};
+    }
+    case fb::Request::Barrier:
+      return ControllerRequest{BarrierRequest{}};
     case fb::Request::ProposeRecord: {
       const flatbuffers::Vector<std::uint8_t>* record = root->request_as_ProposeRecord()->record();
       if (record == nullptr) return corrupt("no record");
@@ -292,6 +316,11 @@ io::Task<void> Controller::apply_loop() {
       co_await high_watermark_moved_.wait();
     }
   }
+}
+
+io::Task<bool> Controller::catch_up(io::Duration timeout) {
+  ControllerAnswer answer = co_await submit(BarrierRequest{}, timeout);
+  co_return answer.ok();
 }
 
 io::Task<bool> Controller::wait_applied(std::int64_t offset, io::Duration timeout) {
@@ -521,7 +550,68 @@ ControllerAnswer Controller::check(const ControllerRequest& request,
     record = std::move(added);
     return ControllerAnswer{};
   }
-  const MetadataRecord& proposed = std::get<MetadataRecord>(request);
+  if (const auto* move = std::get_if<ReassignRequest>(&request)) {
+    return check_reassign(*move, record);
+  }
+  if (std::holds_alternative<BarrierRequest>(request)) {
+    // lead() applied the whole log first: this image holds every committed decision.
+    return ControllerAnswer{ErrorCode::kNone, {}, image_.applied_offset()};
+  }
+  return check_proposed(std::get<MetadataRecord>(request), record);
+}
+
+ControllerAnswer Controller::check_reassign(const ReassignRequest& request,
+                                            std::optional<MetadataRecord>& record) const {
+  const MetadataImage::TopicState* topic = image_.topic(request.topic);
+  if (topic == nullptr || request.partition < 0 ||
+      static_cast<std::size_t>(request.partition) >= topic->partitions.size()) {
+    return refuse(ErrorCode::kUnknownTopicOrPartition,
+                  request.topic + "-" + std::to_string(request.partition) + " does not exist");
+  }
+  const MetadataImage::PartitionState& partition =
+      topic->partitions[static_cast<std::size_t>(request.partition)];
+  if (!request.replicas) {
+    if (!partition.reassigning()) {
+      return refuse(ErrorCode::kNoReassignmentInProgress,
+                    "no reassignment of " + request.topic + "-" +
+                        std::to_string(request.partition) + " is in progress");
+    }
+    record = ReassignRecord{partition.assignment.group, partition.original};
+    return ControllerAnswer{};
+  }
+  const std::vector<raft::NodeId>& target = *request.replicas;
+  std::set<raft::NodeId> distinct(target.begin(), target.end());
+  bool known = !target.empty() && distinct.size() == target.size();
+  for (raft::NodeId node : target) known = known && image_.brokers().contains(node);
+  if (!known) {
+    return refuse(ErrorCode::kInvalidReplicaAssignment,
+                  "a reassignment names one or more distinct, registered brokers");
+  }
+  const std::vector<raft::NodeId>& goal =
+      partition.reassigning() ? partition.target : partition.assignment.replicas;
+  if (goal != target) record = ReassignRecord{partition.assignment.group, target};
+  return ControllerAnswer{};
+}
+
+ControllerAnswer Controller::check_proposed(const MetadataRecord& proposed,
+                                            std::optional<MetadataRecord>& record) const {
+  auto invalid = [](ErrorCode code, std::string message) {
+    return refuse(code, std::move(message));
+  };
+  if (const auto* done = std::get_if<ReassignDoneRecord>(&proposed)) {
+    std::optional<MetadataImage::Located> located = image_.locate(done->group);
+    if (!located) {
+      return invalid(ErrorCode::kUnknownTopicOrPartition, "no partition has that group");
+    }
+    const MetadataImage::PartitionState& partition =
+        located->topic->partitions.at(static_cast<std::size_t>(located->partition));
+    if (!partition.reassigning() || partition.target != done->replicas) {
+      return invalid(ErrorCode::kInvalidReplicaAssignment,
+                     "the partition's reassignment target is no longer that");
+    }
+    record = proposed;
+    return ControllerAnswer{};
+  }
   if (const auto* leader = std::get_if<LeaderRecord>(&proposed)) {
     std::optional<MetadataImage::Located> located = image_.locate(leader->group);
     if (!located)

@@ -57,9 +57,23 @@ struct CreatePartitionsRequest {
   bool validate_only = false;
 };
 
-// A broker registration or a leader report, appended as it is once checked.
+// Kafka's AlterPartitionReassignments for one partition: move it to `replicas` (the first the
+// preferred leader), or cancel its reassignment (nullopt).
+struct ReassignRequest {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::optional<std::vector<raft::NodeId>> replicas;
+};
+
+// Asks for nothing but the leader's applied offset: a broker that waits until its own image has
+// applied that far has seen every decision made before it asked (a read barrier).
+struct BarrierRequest {};
+
+// A broker registration, a leader report or a finished reassignment, appended as it is once
+// checked.
 using ControllerRequest =
-    std::variant<CreateTopicRequest, DeleteTopicRequest, CreatePartitionsRequest, MetadataRecord>;
+    std::variant<CreateTopicRequest, DeleteTopicRequest, CreatePartitionsRequest, ReassignRequest,
+                 BarrierRequest, MetadataRecord>;
 
 struct ControllerAnswer {
   protocol::ErrorCode code = protocol::ErrorCode::kNone;
@@ -112,6 +126,11 @@ class Controller {
   // (REQUEST_TIMED_OUT when no leader answered in time).
   io::Task<ControllerAnswer> submit(ControllerRequest request, io::Duration timeout);
 
+  // Waits until this broker's image holds every record the controller quorum had committed when
+  // this was called (a BarrierRequest); false after `timeout`. Decisions that would be unsafe on
+  // a stale image (deleting a replica) wait for this.
+  io::Task<bool> catch_up(io::Duration timeout);
+
   // Waits until the image has applied `offset`; false after `timeout`.
   io::Task<bool> wait_applied(std::int64_t offset, io::Duration timeout);
 
@@ -124,6 +143,10 @@ class Controller {
   // Checks `request` against the image: a refusal with its Kafka code, or ok with the record to
   // append in `record` (none when there is nothing to change, or only validating).
   ControllerAnswer check(const ControllerRequest& request, std::optional<MetadataRecord>& record);
+  ControllerAnswer check_reassign(const ReassignRequest& request,
+                                  std::optional<MetadataRecord>& record) const;
+  ControllerAnswer check_proposed(const MetadataRecord& proposed,
+                                  std::optional<MetadataRecord>& record) const;
   io::Task<ControllerAnswer> append(const MetadataRecord& record);
   io::Task<void> apply_loop();
   io::Task<void> register_loop();

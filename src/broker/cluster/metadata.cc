@@ -85,6 +85,16 @@ std::pair<wire::Body, flatbuffers::Offset<void>> encode_body(Builder& builder,
     return {wire::Body::AddPartitionsRecord,
             wire::CreateAddPartitionsRecord(builder, name, partitions).Union()};
   }
+  if (const auto* r = std::get_if<ReassignRecord>(&record)) {
+    auto target = builder.CreateVector(r->target);
+    return {wire::Body::ReassignRecord,
+            wire::CreateReassignRecord(builder, r->group, target).Union()};
+  }
+  if (const auto* r = std::get_if<ReassignDoneRecord>(&record)) {
+    auto replicas = builder.CreateVector(r->replicas);
+    return {wire::Body::ReassignDoneRecord,
+            wire::CreateReassignDoneRecord(builder, r->group, replicas).Union()};
+  }
   const auto* r = std::get_if<LeaderRecord>(&record);
   STRAND_ASSERT(r != nullptr, "every record kind is encoded");
   return {wire::Body::LeaderRecord,
@@ -183,6 +193,17 @@ io::Result<MetadataRecord> decode_add_partitions(const wire::AddPartitionsRecord
   return MetadataRecord{std::move(out)};
 }
 
+io::Result<std::vector<raft::NodeId>> decode_replicas(const flatbuffers::Vector<std::int32_t>* in,
+                                                      GroupId group) {
+  std::vector<raft::NodeId> out;
+  if (in != nullptr) out.assign(in->begin(), in->end());
+  if (!replicas_valid(out)) {
+    return corrupt("reassignment of group " + std::to_string(group) +
+                   ": an empty replica set, a negative id or a duplicate");
+  }
+  return out;
+}
+
 io::Result<MetadataRecord> decode_body(const wire::MetadataRecord& in) {
   // The verifier accepts a union type whose table is absent; body_as_*() is then null.
   if (in.body() == nullptr) return corrupt("missing record body");
@@ -206,6 +227,18 @@ io::Result<MetadataRecord> decode_body(const wire::MetadataRecord& in) {
                        std::to_string(r.epoch()));
       }
       return MetadataRecord{LeaderRecord{r.group(), r.leader(), r.epoch()}};
+    }
+    case wire::Body::ReassignRecord: {
+      const wire::ReassignRecord& r = *in.body_as_ReassignRecord();
+      io::Result<std::vector<raft::NodeId>> target = decode_replicas(r.target(), r.group());
+      if (!target) return std::move(target).error();
+      return MetadataRecord{ReassignRecord{r.group(), std::move(*target)}};
+    }
+    case wire::Body::ReassignDoneRecord: {
+      const wire::ReassignDoneRecord& r = *in.body_as_ReassignDoneRecord();
+      io::Result<std::vector<raft::NodeId>> replicas = decode_replicas(r.replicas(), r.group());
+      if (!replicas) return std::move(replicas).error();
+      return MetadataRecord{ReassignDoneRecord{r.group(), std::move(*replicas)}};
     }
     default:
       return corrupt("unknown or missing record kind");
@@ -315,7 +348,8 @@ void add_partitions(const ImageState& s, MetadataImage::TopicState& topic,
                   "partitions_apply checked the order");
     s.groups.emplace(p.group, std::make_pair(topic.name, p.partition));
     s.next_group = std::max(s.next_group, p.group + 1);
-    topic.partitions.push_back(MetadataImage::PartitionState{p, raft::kNoNode, -1});
+    MetadataImage::PartitionState& added = topic.partitions.emplace_back();
+    added.assignment = p;
   }
 }
 
@@ -350,14 +384,52 @@ bool apply_add_partitions(const ImageState& s, const AddPartitionsRecord& r) {
   return true;
 }
 
-bool apply_leader(const ImageState& s, const LeaderRecord& r) {
-  auto group = s.groups.find(r.group);
-  if (group == s.groups.end()) return false;
-  auto topic = s.topics.find(group->second.first);
+// The partition whose Raft group is `group`, or null.
+MetadataImage::PartitionState* partition_of(const ImageState& s, GroupId group) {
+  auto found = s.groups.find(group);
+  if (found == s.groups.end()) return nullptr;
+  auto topic = s.topics.find(found->second.first);
   STRAND_ASSERT(topic != s.topics.end(), "a known group belongs to a known topic");
-  const auto index = static_cast<std::size_t>(group->second.second);
+  const auto index = static_cast<std::size_t>(found->second.second);
   STRAND_ASSERT(index < topic->second.partitions.size(), "a known group is a known partition");
-  MetadataImage::PartitionState& partition = topic->second.partitions[index];
+  return &topic->second.partitions[index];
+}
+
+bool contains(const std::vector<raft::NodeId>& nodes, raft::NodeId node) {
+  return std::find(nodes.begin(), nodes.end(), node) != nodes.end();
+}
+
+bool apply_reassign(const ImageState& s, const ReassignRecord& r) {
+  MetadataImage::PartitionState* partition = partition_of(s, r.group);
+  if (partition == nullptr || !replicas_valid(r.target)) return false;
+  std::vector<raft::NodeId>& replicas = partition->assignment.replicas;
+  if (!partition->reassigning()) partition->original = replicas;
+  // Every broker that was a replica stays one until the reassignment is done: the leader may
+  // not have removed it from the Raft configuration yet.
+  std::vector<raft::NodeId> hosting = r.target;
+  for (raft::NodeId node : replicas) {
+    if (!contains(hosting, node)) hosting.push_back(node);
+  }
+  replicas = std::move(hosting);
+  partition->target = r.target;
+  return true;
+}
+
+bool apply_reassign_done(const ImageState& s, const ReassignDoneRecord& r) {
+  MetadataImage::PartitionState* partition = partition_of(s, r.group);
+  if (partition == nullptr || !partition->reassigning() || partition->target != r.replicas) {
+    return false;
+  }
+  partition->assignment.replicas = r.replicas;
+  partition->target.clear();
+  partition->original.clear();
+  return true;
+}
+
+bool apply_leader(const ImageState& s, const LeaderRecord& r) {
+  MetadataImage::PartitionState* found = partition_of(s, r.group);
+  if (found == nullptr) return false;
+  MetadataImage::PartitionState& partition = *found;
   if (r.epoch <= partition.leader_epoch) return false;
   partition.leader = r.leader;
   partition.leader_epoch = r.epoch;
@@ -380,9 +452,30 @@ bool MetadataImage::apply(const MetadataRecord& record, std::int64_t offset) {
   if (const auto* r = std::get_if<AddPartitionsRecord>(&record)) {
     return apply_add_partitions(s, *r);
   }
+  if (const auto* r = std::get_if<ReassignRecord>(&record)) return apply_reassign(s, *r);
+  if (const auto* r = std::get_if<ReassignDoneRecord>(&record)) {
+    return apply_reassign_done(s, *r);
+  }
   const auto* r = std::get_if<LeaderRecord>(&record);
   STRAND_ASSERT(r != nullptr, "every record kind is applied");
   return apply_leader(s, *r);
+}
+
+std::vector<raft::NodeId> MetadataImage::PartitionState::adding() const {
+  std::vector<raft::NodeId> out;
+  for (raft::NodeId node : target) {
+    if (!contains(original, node)) out.push_back(node);
+  }
+  return out;
+}
+
+std::vector<raft::NodeId> MetadataImage::PartitionState::removing() const {
+  std::vector<raft::NodeId> out;
+  if (!reassigning()) return out;
+  for (raft::NodeId node : assignment.replicas) {
+    if (!contains(target, node)) out.push_back(node);
+  }
+  return out;
 }
 
 const MetadataImage::TopicState* MetadataImage::topic(const std::string& name) const {

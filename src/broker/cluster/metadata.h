@@ -82,8 +82,30 @@ struct LeaderRecord {
   friend bool operator==(const LeaderRecord&, const LeaderRecord&) = default;
 };
 
+// A reassignment of a partition begins, or changes where it goes: the partition's Raft leader
+// moves its configuration toward `target` one member at a time (add a learner, promote it,
+// remove a voter, hand leadership over), then reports ReassignDoneRecord. A cancel is a
+// reassignment back to the replicas the partition had before it began.
+struct ReassignRecord {
+  GroupId group = 0;
+  std::vector<raft::NodeId> target;  // the first is the preferred leader
+
+  friend bool operator==(const ReassignRecord&, const ReassignRecord&) = default;
+};
+
+// The partition's leader saw its committed Raft configuration equal `replicas` (the target):
+// the reassignment ends, and brokers outside it drop their replicas. Applies only while the
+// target is still `replicas`.
+struct ReassignDoneRecord {
+  GroupId group = 0;
+  std::vector<raft::NodeId> replicas;
+
+  friend bool operator==(const ReassignDoneRecord&, const ReassignDoneRecord&) = default;
+};
+
 using MetadataRecord = std::variant<BrokerRegistration, TopicRecord, RemoveTopicRecord,
-                                    AddPartitionsRecord, LeaderRecord>;
+                                    AddPartitionsRecord, LeaderRecord, ReassignRecord,
+                                    ReassignDoneRecord>;
 
 // The FlatBuffer bytes of one record.
 std::vector<std::byte> encode_record(const MetadataRecord& record);
@@ -106,9 +128,24 @@ io::Result<std::vector<OffsetRecord>> read_records(std::span<const std::byte> ba
 class MetadataImage {
  public:
   struct PartitionState {
+    // During a reassignment, the target followed by the replicas from before it that are not in
+    // the target: every broker that may hold a member of the partition's Raft configuration.
     PartitionAssignment assignment;
     raft::NodeId leader = raft::kNoNode;  // as last reported; kNoNode until then
     std::int32_t leader_epoch = -1;
+    // During a reassignment: where it goes, and the replicas from before it began (a fresh
+    // replica starts from that configuration until its log tells it better). Empty otherwise.
+    std::vector<raft::NodeId> target;
+    std::vector<raft::NodeId> original;
+
+    bool reassigning() const { return !target.empty(); }
+    // Kafka's view of a reassignment: replicas it adds and replicas it removes.
+    std::vector<raft::NodeId> adding() const;
+    std::vector<raft::NodeId> removing() const;
+    // The configuration a replica opened on a fresh directory starts with.
+    const std::vector<raft::NodeId>& bootstrap_voters() const {
+      return reassigning() ? original : assignment.replicas;
+    }
   };
   struct TopicState {
     std::string name;

@@ -207,8 +207,14 @@ class PartitionManager {
   };
   void rebuild_catalog();
   io::Task<void> reconcile();
+  // The groups hosted here that the image no longer places here.
+  std::vector<std::uint64_t> replicas_gone() const;
   io::Task<void> reconcile_loop();
   io::Task<void> report_leaders_loop();
+  // On the leader of each partition being reassigned: moves its Raft configuration one change
+  // at a time toward the target, then reports the reassignment done to the controller.
+  io::Task<void> reassign_loop();
+  io::Task<void> step_reassignment(std::uint64_t group, std::vector<raft::NodeId> target);
   io::Task<void> tick_loop();
   io::Task<io::Result<void>> open_replica(storage::TopicPartition tp, std::uint64_t group,
                                           std::vector<std::int32_t> replicas,

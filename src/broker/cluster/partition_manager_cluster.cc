@@ -5,6 +5,7 @@
 
 #include "broker/cluster/controller.h"
 #include "broker/cluster/partition_manager.h"
+#include "broker/raft/replica_state.h"
 #include "io/timed_wait.h"
 
 namespace strand::cluster {
@@ -13,18 +14,88 @@ namespace {
 
 constexpr io::Duration kReconcileEvery = io::Duration::s(1);
 constexpr io::Duration kReportEvery = io::Duration::ms(200);
+constexpr io::Duration kCatchUpTimeout = io::Duration::s(5);
+// One configuration change waits this long to commit before the next round tries again.
+constexpr io::Duration kChangeTimeout = io::Duration::s(2);
 
-io::Task<io::Result<void>> remove_directory(io::FileSystem& fs, const std::string& directory) {
+bool contains(const std::vector<raft::NodeId>& nodes, raft::NodeId node) {
+  return std::find(nodes.begin(), nodes.end(), node) != nodes.end();
+}
+
+// The next single-server change that moves `now` toward `target` led by `self`: members first
+// join (as learners, then voters), then the others leave; the leader itself leaves last, by
+// handing leadership to the target's preferred leader. Nothing once `now` is `target`.
+struct NextStep {
+  enum class Kind { kNone, kChange, kTransfer } kind = Kind::kNone;
+  raft::ConfigChange change;
+  raft::NodeId transfer_to = raft::kNoNode;
+};
+
+const char* change_name(raft::ConfigChangeKind kind) {
+  switch (kind) {
+    case raft::ConfigChangeKind::kAddLearner:
+      return "add learner";
+    case raft::ConfigChangeKind::kPromoteLearner:
+      return "promote";
+    case raft::ConfigChangeKind::kRemoveNode:
+      return "remove";
+  }
+  return "?";
+}
+
+NextStep next_step(const raft::Configuration& now, const std::vector<raft::NodeId>& target,
+                   raft::NodeId self) {
+  using raft::ConfigChangeKind;
+  NextStep step;
+  step.kind = NextStep::Kind::kChange;
+  for (raft::NodeId node : target) {
+    if (!now.contains(node)) {
+      step.change = raft::ConfigChange{ConfigChangeKind::kAddLearner, node};
+      return step;
+    }
+  }
+  for (raft::NodeId node : target) {
+    if (now.is_learner(node)) {
+      step.change = raft::ConfigChange{ConfigChangeKind::kPromoteLearner, node};
+      return step;
+    }
+  }
+  for (const std::vector<raft::NodeId>* members : {&now.voters, &now.learners}) {
+    for (raft::NodeId node : *members) {
+      if (node != self && !contains(target, node)) {
+        step.change = raft::ConfigChange{ConfigChangeKind::kRemoveNode, node};
+        return step;
+      }
+    }
+  }
+  if (!contains(target, self)) {
+    step.kind = NextStep::Kind::kTransfer;
+    step.transfer_to = target.front();
+    return step;
+  }
+  step.kind = NextStep::Kind::kNone;
+  return step;
+}
+
+// Deletes a replica's state but leaves its directory with the rejoin marker, written first: if
+// the partition comes back here (a stale image after a restart, or a later reassignment), the
+// replica opened there knows it lost its log and must not vote until it caught up
+// (RaftCore::rejoining()). Other brokers may still count it in a stale configuration.
+io::Task<io::Result<void>> clear_replica_directory(io::FileSystem& fs,
+                                                   const std::string& directory) {
   io::Result<std::vector<std::string>> names = co_await fs.list(directory);
   if (!names) {
     if (names.error().kind == io::ErrorKind::kNotFound) co_return io::ok();
     co_return std::move(names).error();
   }
+  io::Result<void> marked = co_await raft::write_rejoin_marker(fs, directory);
+  if (!marked) co_return marked;
   for (const std::string& name : *names) {
+    if (name == raft::kRejoinMarkerFileName) continue;
     io::Result<void> removed = co_await fs.remove(io::join_path(directory, name));
     if (!removed) co_return removed;
   }
-  co_return co_await fs.remove(directory);
+  co_return co_await fs.sync_dir(directory);
 }
 
 }  // namespace
@@ -71,6 +142,7 @@ std::string PartitionManager::replica_directory(const storage::TopicPartition& t
 void PartitionManager::start_cluster() {
   cluster_tasks_.spawn(reconcile_loop());
   cluster_tasks_.spawn(report_leaders_loop());
+  cluster_tasks_.spawn(reassign_loop());
   cluster_tasks_.spawn(tick_loop());
 }
 
@@ -97,11 +169,9 @@ io::Task<void> PartitionManager::reconcile_loop() {
   }
 }
 
-io::Task<void> PartitionManager::reconcile() {
-  io::Mutex::Guard guard = co_await changing_.lock();
+std::vector<std::uint64_t> PartitionManager::replicas_gone() const {
   const MetadataImage& image = controller_->image();
   const raft::NodeId self = config_.node_id;
-  // Replicas whose partition went away (or moved off this broker).
   std::vector<std::uint64_t> gone;
   for (const auto& [group, hosted] : replicas_) {
     std::optional<MetadataImage::Located> located = image.locate(group);
@@ -114,6 +184,21 @@ io::Task<void> PartitionManager::reconcile() {
     }
     if (!here) gone.push_back(group);
   }
+  return gone;
+}
+
+io::Task<void> PartitionManager::reconcile() {
+  // Deleting a replica on a stale image (a broker that restarted applies the metadata log only
+  // as far as it knew it committed) could delete a voter of the partition's current
+  // configuration: only an image that holds everything the quorum committed decides that.
+  bool may_delete = false;
+  if (!replicas_gone().empty()) may_delete = co_await controller_->catch_up(kCatchUpTimeout);
+  io::Mutex::Guard guard = co_await changing_.lock();
+  const MetadataImage& image = controller_->image();
+  const raft::NodeId self = config_.node_id;
+  // Replicas whose partition went away (or moved off this broker).
+  std::vector<std::uint64_t> gone;
+  if (may_delete) gone = replicas_gone();
   for (std::uint64_t group : gone) {
     if (closing_) co_return;
     co_await remove_replica(group, true);
@@ -138,8 +223,8 @@ io::Task<void> PartitionManager::reconcile() {
       for (const auto& [key, value] : topic.configs) {
         (void)apply_topic_config(log, key, value);  // checked by the controller
       }
-      wanted.push_back(
-          Wanted{{name, assignment.partition}, assignment.group, assignment.replicas, log});
+      wanted.push_back(Wanted{
+          {name, assignment.partition}, assignment.group, partition.bootstrap_voters(), log});
     }
   }
   for (Wanted& want : wanted) {
@@ -209,7 +294,7 @@ io::Task<void> PartitionManager::remove_replica(std::uint64_t group, bool delete
   data_arrived_.notify_all();  // fetches waiting on it re-check and fail
   if (!delete_files) co_return;
   io::Result<void> removed =
-      co_await remove_directory(env_.fs(), replica_directory(hosted.tp, group));
+      co_await clear_replica_directory(env_.fs(), replica_directory(hosted.tp, group));
   if (!removed) {
     spdlog::error("removing {}-{}: {}", hosted.tp.topic, hosted.tp.partition,
                   removed.error().to_string());
@@ -247,6 +332,62 @@ io::Task<void> PartitionManager::report_leaders_loop() {
       }
     }
   }
+}
+
+io::Task<void> PartitionManager::reassign_loop() {
+  while (!closing_) {
+    co_await env_.clock().sleep(kReportEvery);
+    struct Work {
+      std::uint64_t group;
+      std::vector<raft::NodeId> target;
+    };
+    std::vector<Work> work;
+    for (auto& [group, hosted] : replicas_) {
+      if (hosted.replica->role() != raft::Role::kLeader) continue;
+      std::optional<MetadataImage::Located> located = controller_->image().locate(group);
+      if (!located) continue;
+      const MetadataImage::PartitionState& partition =
+          located->topic->partitions.at(static_cast<std::size_t>(located->partition));
+      if (partition.reassigning()) work.push_back(Work{group, partition.target});
+    }
+    for (Work& item : work) {
+      if (closing_) co_return;
+      co_await step_reassignment(item.group, std::move(item.target));
+    }
+  }
+}
+
+io::Task<void> PartitionManager::step_reassignment(std::uint64_t group,
+                                                   std::vector<raft::NodeId> target) {
+  {
+    // Held across the change so that reconcile() does not close the replica under it.
+    io::Mutex::Guard guard = co_await changing_.lock();
+    auto it = replicas_.find(group);
+    if (closing_ || it == replicas_.end()) co_return;
+    raft::Replica& replica = *it->second.replica;
+    if (replica.role() != raft::Role::kLeader) co_return;
+    const raft::RaftCore& core = replica.core();
+    const NextStep step = next_step(core.configuration(), target, config_.node_id);
+    if (step.kind == NextStep::Kind::kChange) {
+      raft::ProposeOutcome outcome =
+          co_await replica.change_configuration(step.change, kChangeTimeout);
+      spdlog::info("reassigning group {}: {} node {}: {}", group, change_name(step.change.kind),
+                   step.change.node, raft::replica_error_name(outcome.error));
+      co_return;
+    }
+    if (step.kind == NextStep::Kind::kTransfer) {
+      const raft::ReplicaError error = replica.transfer_leadership(step.transfer_to);
+      spdlog::info("reassigning group {}: leadership to node {}: {}", group, step.transfer_to,
+                   raft::replica_error_name(error));
+      co_return;
+    }
+    // The configuration is the target; once that is committed the replicas outside it may go.
+    if (core.configuration_history().pending(core.commit_index())) co_return;
+  }
+  MetadataRecord record = ReassignDoneRecord{group, std::move(target)};
+  ControllerAnswer answer = co_await controller_->submit(std::move(record), io::Duration::s(5));
+  spdlog::info("reassignment of group {} done: {}", group,
+               answer.ok() ? std::string("recorded") : answer.message);
 }
 
 }  // namespace strand::cluster

@@ -8,7 +8,7 @@ namespace {
 
 // flexible_from beyond max_version: no flexible version of that API is implemented yet.
 // Group APIs start at v0: librdkafka turns group consumption off unless they do.
-constexpr std::array<ApiRange, 22> kImplemented = {{
+constexpr std::array<ApiRange, 24> kImplemented = {{
     {ApiKey::kProduce, 0, 8, 9},          {ApiKey::kFetch, 4, 11, 12},
     {ApiKey::kListOffsets, 1, 5, 6},      {ApiKey::kMetadata, 0, 8, 9},
     {ApiKey::kOffsetCommit, 0, 7, 8},     {ApiKey::kOffsetFetch, 0, 5, 6},
@@ -19,6 +19,8 @@ constexpr std::array<ApiRange, 22> kImplemented = {{
     {ApiKey::kCreateTopics, 0, 4, 5},     {ApiKey::kDeleteTopics, 0, 3, 4},
     {ApiKey::kInitProducerId, 0, 4, 2},   {ApiKey::kDescribeConfigs, 0, 3, 4},
     {ApiKey::kCreatePartitions, 0, 1, 2}, {ApiKey::kDeleteGroups, 0, 1, 2},
+    {ApiKey::kAlterPartitionReassignments, 0, 0, 0},
+    {ApiKey::kListPartitionReassignments, 0, 0, 0},
     {ApiKey::kOffsetDelete, 0, 0, 1},     {ApiKey::kDescribeCluster, 0, 0, 0},
 }};
 

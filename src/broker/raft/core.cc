@@ -26,7 +26,8 @@ bool Config::valid() const {
 
 bool Ready::empty() const {
   return !hard_state && !truncate_from && !log_start_offset && to_persist.empty() &&
-         to_send_now.empty() && to_send_after_sync.empty() && !committed && !soft_state;
+         to_send_now.empty() && to_send_after_sync.empty() && !committed && !soft_state &&
+         !rejoined;
 }
 
 const char* propose_error_name(ProposeError error) {
@@ -59,7 +60,8 @@ RaftCore::RaftCore(const Config& config, RestoredState restored, io::Random& ran
       log_(std::move(restored.term_index)),
       configurations_(std::move(restored.configurations)),
       term_(restored.hard_state.term),
-      voted_for_(restored.hard_state.voted_for) {
+      voted_for_(restored.hard_state.voted_for),
+      rejoining_(restored.rejoining) {
   STRAND_ASSERT(config_.valid(), "the Raft configuration is usable");
   STRAND_ASSERT(term_ >= log_.last_term(), "the stored term is at least the log's last term");
   STRAND_ASSERT(configurations_.latest_offset() <= log_.last_offset(),
@@ -247,7 +249,9 @@ bool RaftCore::in_lease() const {
          election_elapsed_ < config_.election_timeout_ticks;
 }
 
-bool RaftCore::promotable() const { return configuration().is_voter(config_.self); }
+bool RaftCore::promotable() const {
+  return !rejoining_ && configuration().is_voter(config_.self);
+}
 
 void RaftCore::reset_election_timeout() {
   const std::int32_t base = config_.election_timeout_ticks;

@@ -81,6 +81,9 @@ struct RestoredState {
   // The configuration in effect just below the log start offset (or the bootstrap configuration
   // at offset -1) and every configuration entry in the log after it, in offset order.
   std::vector<ConfigurationHistory::Item> configurations;
+  // This node lost its state for the group (its replica was deleted, and is now opened again):
+  // it neither votes nor campaigns until it caught up with a leader (see RaftCore::rejoining()).
+  bool rejoining = false;
 };
 
 struct Ready {
@@ -95,6 +98,8 @@ struct Ready {
   std::vector<Message> to_send_after_sync;
   std::optional<Offset> committed;      // the new commit index, if it moved
   std::optional<SoftState> soft_state;  // role, leader or term, if any changed
+  // A rejoining node caught up: once this Ready's entries are durable, it may vote again.
+  bool rejoined = false;
 
   bool empty() const;
 };
@@ -195,6 +200,12 @@ class RaftCore {
   std::optional<NodeId> transfer_target() const { return transfer_target_; }
   // Leader only: the progress of `peer`, or null.
   const Progress* progress(NodeId peer) const;
+  // Whether this node restarted without the state it had for the group (RestoredState) and has
+  // not yet caught up with a leader. Such a node may once have voted, and acknowledged entries it
+  // no longer holds: peers with a stale configuration still count it, so a vote from it could
+  // elect a leader missing committed entries. It grants no votes and does not campaign until
+  // an append from a leader brought its log up to that leader's commit index.
+  bool rejoining() const { return rejoining_; }
   // Ticks since the core was created.
   std::int64_t ticks() const { return ticks_; }
   // True on a leader that heard from a quorum of voters (itself included) within the last
@@ -275,6 +286,7 @@ class RaftCore {
   std::int32_t election_elapsed_ = 0;   // ticks since the leader was heard (leader: since the
                                         // last check-quorum)
   std::int32_t heartbeat_elapsed_ = 0;  // leader: ticks since the last heartbeat
+  bool rejoining_ = false;
   std::int32_t randomized_election_timeout_ = 0;
   std::int64_t ticks_ = 0;  // every tick() so far
 

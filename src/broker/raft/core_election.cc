@@ -52,7 +52,9 @@ void RaftCore::handle_vote_request(const Message& message, const VoteRequest& re
   const bool can_vote = voted_for_ == message.from ||
                         (voted_for_ == kNoNode && leader_ == kNoNode) ||
                         (request.pre_vote && message.term > term_);
-  const bool grant = can_vote && log_up_to_date(request.last_offset, request.last_term);
+  // A rejoining node's log is no promise of what it once acknowledged (rejoining()).
+  const bool grant =
+      can_vote && !rejoining_ && log_up_to_date(request.last_offset, request.last_term);
   if (request.pre_vote) {
     const Term answer_term = grant ? message.term : term_;
     send(Message{config_.self, message.from, answer_term, VoteResponse{true, grant}});

@@ -25,6 +25,11 @@ void RaftCore::handle_append_request(const Message& message, const AppendRequest
   }
   const Offset last_new = append_from_leader(request);
   set_commit_index(std::min(request.leader_commit, last_new));
+  if (rejoining_ && last_new >= request.leader_commit) {
+    // Our log now holds everything this leader had committed: votes from here on rest on it.
+    rejoining_ = false;
+    pending_.rejoined = true;
+  }
   send(Message{config_.self, message.from, term_, AppendResponse{true, last_new, -1, -1, 0}});
 }
 

@@ -94,8 +94,10 @@ io::Task<io::Result<void>> Replica::restore(Configuration bootstrap) {
   io::Result<std::vector<ConfigurationHistory::Item>> configurations =
       co_await replay_configurations();
   if (!configurations) co_return std::move(configurations).error();
+  io::Result<bool> rejoining = co_await has_rejoin_marker(env_.fs(), directory_);
+  if (!rejoining) co_return std::move(rejoining).error();
   RestoredState restored{state, TermIndex(epochs_, start, last), commit,
-                         std::move(*configurations)};
+                         std::move(*configurations), *rejoining};
   core_ = std::make_unique<RaftCore>(options_.raft, std::move(restored), env_.rng());
   appended_last_ = last;
   high_watermark_ = std::max(log_->high_watermark(), commit + 1);
@@ -286,6 +288,11 @@ io::Task<io::Result<void>> Replica::perform(Ready& ready) {
   if (wrote) {
     io::Result<void> synced = co_await log_->sync();
     if (!synced) co_return synced;
+  }
+  if (ready.rejoined) {
+    // After the sync: the entries that make this replica's votes meaningful are durable.
+    io::Result<void> removed = co_await remove_rejoin_marker(env_.fs(), directory_);
+    if (!removed) co_return removed;
   }
   co_await send_all(ready.to_send_after_sync);
   core_->advance(ready);
@@ -512,6 +519,22 @@ io::Task<ProposeOutcome> Replica::change_configuration(ConfigChange change, io::
   outcome.term = core_->term();
   ProposeOutcome answered = co_await await_settled(outcome, Acks::kAll, timeout);
   co_return answered;
+}
+
+ReplicaError Replica::transfer_leadership(NodeId target) {
+  if (failed_ || stopping_) return ReplicaError::kFailed;
+  const ProposeError error = core_->transfer_leadership(target);
+  if (core_->has_ready()) wake_.notify_all();
+  switch (error) {
+    case ProposeError::kNone:
+      return ReplicaError::kNone;
+    case ProposeError::kNotLeader:
+      return ReplicaError::kNotLeader;
+    case ProposeError::kTransferInProgress:
+      return ReplicaError::kBackpressure;
+    default:
+      return ReplicaError::kInvalidBatch;
+  }
 }
 
 std::optional<ReplicaError> Replica::settled(const ProposeOutcome& proposal, Acks acks) const {

@@ -123,6 +123,12 @@ class Replica {
   // kBackpressure while another change is pending or a learner is not caught up.
   io::Task<ProposeOutcome> change_configuration(ConfigChange change, io::Duration timeout);
 
+  // Leader only: hands leadership to voter `target` (core.h transfer_leadership); proposals get
+  // kBackpressure until it moved or was abandoned. Returns at once: kNone once started,
+  // kNotLeader, kBackpressure while a transfer is under way, kInvalidBatch for a target that is
+  // not another voter.
+  ReplicaError transfer_leadership(NodeId target);
+
   // Applies the log's retention (LogConfig) to segments wholly below the high watermark, and
   // moves the core's log start offset with it: followers that lack the deleted entries are
   // moved forward. Returns what was removed. Errors: the log's (the replica fails).

@@ -11,6 +11,7 @@ namespace {
 constexpr std::uint32_t kHardStateMagic = 0x54535352;  // "RSST"
 constexpr std::uint32_t kEpochsMagic = 0x48435045;     // "EPCH"
 constexpr std::uint32_t kWatermarkMagic = 0x4b4d5748;  // "HWMK"
+constexpr std::uint32_t kRejoinMagic = 0x4a4f4a52;     // "RJOJ"
 constexpr std::size_t kFileBytesMax = 16 + kEpochsMax * 12 + 2 * 4 * 1024 + 64;
 
 io::Error corrupt(const std::string& path, const std::string& what) {
@@ -178,6 +179,30 @@ io::Task<io::Result<std::optional<Offset>>> read_high_watermark(io::FileSystem& 
                   reader.get(high_watermark) && reader.done() && high_watermark >= 0;
   if (!ok) co_return corrupt(path, "bad high watermark checkpoint");
   co_return std::optional<Offset>{high_watermark};
+}
+
+io::Task<io::Result<void>> write_rejoin_marker(io::FileSystem& fs, std::string directory) {
+  Writer writer;
+  writer.put<std::uint32_t>(kRejoinMagic);
+  std::string path = io::join_path(directory, kRejoinMarkerFileName);
+  std::vector<std::byte> bytes = writer.finish();
+  co_return co_await storage::write_file_atomically(fs, std::move(path), std::move(bytes));
+}
+
+io::Task<io::Result<bool>> has_rejoin_marker(io::FileSystem& fs, std::string directory) {
+  std::string path = io::join_path(directory, kRejoinMarkerFileName);
+  io::Result<std::optional<std::vector<std::byte>>> read =
+      co_await storage::read_small_file(fs, path, 64);
+  if (!read) co_return std::move(read).error();
+  // Any content counts (even a torn one): the marker's name is what was made durable.
+  co_return read->has_value();
+}
+
+io::Task<io::Result<void>> remove_rejoin_marker(io::FileSystem& fs, std::string directory) {
+  std::string path = io::join_path(directory, kRejoinMarkerFileName);
+  io::Result<void> removed = co_await fs.remove(path);
+  if (!removed && removed.error().kind != io::ErrorKind::kNotFound) co_return removed;
+  co_return co_await fs.sync_dir(directory);
 }
 
 }  // namespace strand::raft

@@ -26,6 +26,10 @@ namespace strand::raft {
 inline constexpr char kHardStateFileName[] = "raft-state";
 inline constexpr char kEpochCheckpointFileName[] = "leader-epoch-checkpoint";
 inline constexpr char kHighWatermarkFileName[] = "high-watermark-checkpoint";
+// Present in a replica directory whose state was deleted (the broker stopped hosting the
+// partition): a replica opened there again is rejoining (RaftCore::rejoining()) until it caught
+// up with a leader.
+inline constexpr char kRejoinMarkerFileName[] = "deleted-rejoin-marker";
 inline constexpr std::size_t kEpochsMax = 1 << 16;
 
 struct EpochCheckpoint {
@@ -49,5 +53,12 @@ io::Task<io::Result<void>> write_high_watermark(io::FileSystem& fs, std::string 
 // nullopt if the file does not exist.
 io::Task<io::Result<std::optional<Offset>>> read_high_watermark(io::FileSystem& fs,
                                                                 std::string directory);
+
+// Writes the rejoin marker, durably (the file and its name), into `directory`.
+io::Task<io::Result<void>> write_rejoin_marker(io::FileSystem& fs, std::string directory);
+// Whether `directory` holds the rejoin marker.
+io::Task<io::Result<bool>> has_rejoin_marker(io::FileSystem& fs, std::string directory);
+// Removes the marker, durably; fine if it is not there.
+io::Task<io::Result<void>> remove_rejoin_marker(io::FileSystem& fs, std::string directory);
 
 }  // namespace strand::raft

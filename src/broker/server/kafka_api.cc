@@ -80,6 +80,10 @@ io::Task<HandlerResult> KafkaApi::handle(const protocol::RequestHeader& header,
       co_return co_await delete_topics(header, reader);
     case ApiKey::kCreatePartitions:
       co_return co_await create_partitions(header, reader);
+    case ApiKey::kAlterPartitionReassignments:
+      co_return co_await alter_partition_reassignments(header, reader);
+    case ApiKey::kListPartitionReassignments:
+      co_return list_partition_reassignments(header, reader);
     case ApiKey::kDescribeConfigs:
       co_return describe_configs(header, reader);
     case ApiKey::kDescribeCluster:

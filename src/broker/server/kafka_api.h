@@ -48,6 +48,9 @@ class KafkaApi final : public RequestHandler {
   io::Task<Response> delete_topics(const Header& header, protocol::Reader& body);
   io::Task<Response> create_partitions(const Header& header, protocol::Reader& body);
   Response describe_configs(const Header& header, protocol::Reader& body);
+  // reassignment_handlers.cc
+  io::Task<Response> alter_partition_reassignments(const Header& header, protocol::Reader& body);
+  Response list_partition_reassignments(const Header& header, protocol::Reader& body);
   Response describe_cluster(const Header& header, protocol::Reader& body);
   // What Metadata and DescribeCluster say of the cluster: a single node, or the metadata image.
   std::vector<protocol::MetadataResponseBroker> brokers() const;

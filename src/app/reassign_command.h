@@ -1,0 +1,33 @@
+// `strand topics reassign|reassignments`: moving partitions between brokers, as
+// kafka-reassign-partitions does it, through AlterPartitionReassignments and
+// ListPartitionReassignments.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "client/client.h"
+#include "io/env.h"
+#include "io/task.h"
+
+namespace strand::app {
+
+struct ReassignOptions {
+  std::string topic;
+  std::vector<std::int32_t> partitions;  // none: every partition of the topic
+  std::vector<std::int32_t> replicas;    // the target, preferred leader first
+  bool cancel = false;                   // instead of replicas: back to where they were
+  bool wait = false;                     // until the moves are done (or wait_timeout_ms)
+  std::int64_t wait_timeout_ms = 300'000;
+};
+
+// Asks for each partition's move (or cancel), then with --wait polls until none of them is in
+// progress. Returns the exit code: 0, or 1 when a request failed or the wait timed out.
+io::Task<int> reassign_command(io::Env& env, client::Client& client,
+                               const ReassignOptions& options);
+
+// Prints every move in progress, one partition a line; returns the exit code.
+io::Task<int> reassignments_command(client::Client& client);
+
+}  // namespace strand::app
