@@ -275,6 +275,7 @@ void read_broker_workload(const toml::table& root, BrokerWorkloadOptions& o, std
   w.millis("group_session_timeout_ms", 600'000, &o.group_session_timeout);
   w.millis("group_heartbeat_interval_ms", 600'000, &o.group_heartbeat_interval);
   w.millis("group_commit_interval_ms", 600'000, &o.group_commit_interval);
+  w.seconds("reassign_every_s", 86'400, &o.reassign_every);
   w.reject_unknown();
   TableReader broker(root, "broker", error);
   broker.pairs(&o.broker_config);

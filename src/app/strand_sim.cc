@@ -150,6 +150,10 @@ void print_broker(const Scenario& scenario, const BrokerWorkloadReport& r, doubl
         r.group_members, r.group_joins, r.group_join_failures, r.group_member_crashes,
         r.group_deliveries, r.group_commits);
   }
+  if (r.reassignments_asked > 0) {
+    out->info("reassignments: {} moves and cancels asked, {} accepted", r.reassignments_asked,
+              r.reassignments_accepted);
+  }
 }
 
 // Runs one seed; prints the full report when `print`.

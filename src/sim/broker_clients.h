@@ -46,6 +46,12 @@ struct BrokerRun {
   std::uint32_t tasks_running = 0;  // producers and consumers not yet finished
   std::uint64_t broker_boots = 0;
   std::uint64_t broker_start_failures = 0;
+  struct Reassignments {
+    std::uint64_t asked = 0;     // moves and cancels sent
+    std::uint64_t accepted = 0;  // recorded by the controller
+    std::uint64_t left = 0;      // still in progress when last listed
+    bool all_done = false;       // none in progress within the bound after the heal
+  } reassignments;
 };
 
 // The broker node's program: starts a Broker on the node's disk and serves until the node
@@ -84,6 +90,13 @@ io::Task<std::unique_ptr<client::Client>> connect_sim_client(io::Env* env, Broke
 // consumes and commits until history.run_end, then leaves. A crash of its node ends it without a
 // LeaveGroup; the restarted node runs it again as a new member. Records into history.group.
 io::Task<void> run_group_member(io::Env* env, BrokerRun* run, std::uint32_t index);
+
+// Moves a random partition to a random replica set (or cancels its move) every
+// options.reassign_every on average, until history.fault_end (broker_reassigner.cc).
+io::Task<void> run_reassigner(io::Env* env, BrokerRun* run);
+// Lists the moves in progress until there are none (run.reassignments.all_done) or `bound`
+// passed.
+io::Task<void> await_reassignments(io::Env* env, BrokerRun* run, io::Duration bound);
 
 // Reads every partition from its log start to its high watermark into the history (reader
 // kReadback) and sets history.readback_done.

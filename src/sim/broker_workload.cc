@@ -224,6 +224,10 @@ bool run_phases(SimWorld& world, BrokerRun& run, Nodes& nodes, BrokerFaultCounts
     io::Env& env = nodes.consumers[i]->env();
     env.executor().root().spawn(run_consumer(&env, &run, i));
   }
+  if (options.reassign_every > io::Duration{}) {
+    io::Env& env = nodes.auditor->env();
+    env.executor().root().spawn(run_reassigner(&env, &run));
+  }
   BrokerFaultInjector faults(run, nodes.broker_nodes(), nodes.clients(), counts);
   faults.set_group_members(nodes.member_nodes());
   faults.start();
@@ -234,6 +238,13 @@ bool run_phases(SimWorld& world, BrokerRun& run, Nodes& nodes, BrokerFaultCounts
     world.run_until([&] { return run.tasks_running == 0; }, kWindDownLimit, budget);
   }
   within = within && !world.budget_exhausted();
+  if (within && options.reassign_every > io::Duration{}) {
+    io::Result<void> awaited = world.run_task(
+        *nodes.auditor,
+        await_reassignments(&nodes.auditor->env(), &run, options.liveness_bound),
+        options.liveness_bound + io::Duration::s(10));
+    (void)awaited;  // run.reassignments.all_done says whether they finished
+  }
   if (within) {
     io::Result<void> read =
         world.run_task(*nodes.auditor, read_back(&nodes.auditor->env(), &run), kReadbackLimit);
@@ -324,6 +335,10 @@ std::optional<std::string> validate(const BrokerWorkloadOptions& options) {
   }
   if (options.acks.empty())
     return "[workload] acks must name at least one of \"all\", \"1\", \"0\"";
+  if (options.reassign_every > io::Duration{} && options.nodes_count < 2) {
+    return "[workload] reassign_every_s moves partitions between brokers: it needs [world] "
+           "nodes >= 2";
+  }
   if (!options.idempotent.empty()) {
     if (options.idempotent.size() != options.acks.size()) {
       return "[workload] idempotent must have as many entries as acks";
@@ -412,6 +427,8 @@ BrokerWorkloadReport run_broker_workload(std::uint64_t seed, const BrokerWorkloa
   report.trace_hash = world.trace_hash();
   report.simulated_s = (world.now() - io::Instant{}).seconds();
   report.faults.broker_start_failures = run.broker_start_failures;
+  report.reassignments_asked = run.reassignments.asked;
+  report.reassignments_accepted = run.reassignments.accepted;
   for (const auto& broker : nodes.brokers)
     add_disk_stats(report.faults.disk, broker->disk().stats());
   report.faults.network = world.network().total_stats();
@@ -420,6 +437,16 @@ BrokerWorkloadReport run_broker_workload(std::uint64_t seed, const BrokerWorkloa
     report.checks = check_history(
         run.history,
         CheckLimits{options.acked_min, options.liveness_bound, options.group_liveness_bound});
+    if (options.reassign_every > io::Duration{}) {
+      report.checks.push_back(
+          {"reassignments_done", run.reassignments.all_done,
+           std::to_string(run.reassignments.accepted) + " of " +
+               std::to_string(run.reassignments.asked) + " moves accepted; " +
+               (run.reassignments.all_done
+                    ? std::string("none left after the heal")
+                    : std::to_string(run.reassignments.left) + " still moving after " +
+                          std::to_string(options.liveness_bound.count_ms()) + " ms")});
+    }
     report.checks.push_back({"event_budget", within,
                              std::to_string(report.events_run) + " events, budget " +
                                  std::to_string(options.events_max)});

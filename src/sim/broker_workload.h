@@ -113,6 +113,10 @@ struct BrokerWorkloadOptions {
   io::Duration group_session_timeout = io::Duration::s(6);
   io::Duration group_heartbeat_interval = io::Duration::ms(500);
   io::Duration group_commit_interval = io::Duration::ms(500);
+  // An operator moves a random partition to a random set of brokers (or cancels its move) this
+  // often on average during the fault phase; zero: never. Clusters only. After the heal every
+  // move must finish within liveness_bound.
+  io::Duration reassign_every;
   // Broker configuration overrides, by Kafka key ("log.segment.bytes" = "65536").
   std::vector<std::pair<std::string, std::string>> broker_config;
   // Builds with -Dsim_planted_bugs=true only: a bug to plant in the broker (planted_bugs_known()).
@@ -174,6 +178,9 @@ struct BrokerWorkloadReport {
   std::uint64_t group_member_crashes = 0;
   std::uint64_t group_deliveries = 0;
   std::uint64_t group_commits = 0;  // acknowledged
+  // Partition moves, when the scenario has them (reassign_every).
+  std::uint64_t reassignments_asked = 0;
+  std::uint64_t reassignments_accepted = 0;
   BrokerFaultCounts faults;
   std::vector<CheckVerdict> checks;
 
