@@ -1,11 +1,13 @@
 #include "sim/broker_history.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
-#include <set>
 #include <string_view>
 #include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "io/random.h"
@@ -53,20 +55,41 @@ bool crashed_between(const BrokerHistory& history, io::Instant from, io::Instant
                      [&](io::Instant crash) { return crash >= from && crash <= to; });
 }
 
-// The final read-back's record at each offset.
-std::map<std::pair<PartitionKey, std::int64_t>, std::optional<RecordId>> final_log(
-    const BrokerHistory& history) {
-  std::map<std::pair<PartitionKey, std::int64_t>, std::optional<RecordId>> log;
+// One offset of one partition, as a hash key (the checkers only look offsets up, never walk them
+// in order).
+struct OffsetKey {
+  PartitionKey tp;
+  std::int64_t offset = 0;
+  friend bool operator==(const OffsetKey&, const OffsetKey&) = default;
+};
+struct OffsetKeyHash {
+  std::size_t operator()(const OffsetKey& key) const {
+    return io::mix64((std::uint64_t{key.tp.topic} << 32) ^
+                     static_cast<std::uint32_t>(key.tp.partition) ^
+                     io::mix64(static_cast<std::uint64_t>(key.offset)));
+  }
+};
+struct RecordIdHash {
+  std::size_t operator()(const RecordId& id) const {
+    return io::mix64((std::uint64_t{id.producer} << 40) ^ io::mix64(id.seq));
+  }
+};
+
+// The final read-back's record at each offset (the last read wins).
+using FinalLog = std::unordered_map<OffsetKey, std::optional<RecordId>, OffsetKeyHash>;
+
+FinalLog final_log(const BrokerHistory& history) {
+  FinalLog log;
+  log.reserve(history.observations.size());
   for (const Observation& seen : history.observations) {
-    if (seen.reader == kReadback) log[{seen.tp, seen.offset}] = seen.id;
+    if (seen.reader == kReadback) log[OffsetKey{seen.tp, seen.offset}] = seen.id;
   }
   return log;
 }
 
 // (a) Every acks=all acknowledgement is in the final log at its offset; acks=1 ones may be lost
 // only to a crash after they were sent.
-CheckVerdict check_acked_durable(const BrokerHistory& history) {
-  const auto log = final_log(history);
+CheckVerdict check_acked_durable(const BrokerHistory& history, const FinalLog& log) {
   CheckFailures failures;
   std::uint64_t checked = 0;
   std::uint64_t acks1_lost = 0;
@@ -78,7 +101,7 @@ CheckVerdict check_acked_durable(const BrokerHistory& history) {
       const ProduceAttempt& attempt = attempts[seq];
       if (attempt.outcome != ProduceOutcome::kAcked) continue;
       const PartitionKey tp{attempt.topic, attempt.partition};
-      auto found = log.find({tp, attempt.offset});
+      auto found = log.find(OffsetKey{tp, attempt.offset});
       const RecordId id{p, seq};
       if (found != log.end() && found->second == id) {
         checked += 1;
@@ -116,13 +139,12 @@ CheckVerdict check_acked_durable(const BrokerHistory& history) {
 }
 
 // (b) Every reader saw at each offset the record the final read-back has there.
-CheckVerdict check_same_record(const BrokerHistory& history) {
-  const auto log = final_log(history);
+CheckVerdict check_same_record(const BrokerHistory& history, const FinalLog& log) {
   CheckFailures failures;
   std::uint64_t compared = 0;
   for (const Observation& seen : history.observations) {
     if (seen.reader == kReadback) continue;
-    auto found = log.find({seen.tp, seen.offset});
+    auto found = log.find(OffsetKey{seen.tp, seen.offset});
     if (found != log.end() && found->second == seen.id) {
       compared += 1;
       continue;
@@ -150,16 +172,18 @@ CheckVerdict check_monotonic(const BrokerHistory& history) {
   CheckFailures failures;
   for (const Observation& seen : history.observations) {
     auto expected = next.find({seen.reader, seen.session, seen.tp});
-    const std::string who =
-        seen.reader == kReadback ? "read-back" : "consumer " + std::to_string(seen.reader);
+    auto who = [&seen] {
+      return seen.reader == kReadback ? std::string("read-back")
+                                      : "consumer " + std::to_string(seen.reader);
+    };
     if (expected == next.end()) {
-      failures.add(who + " read " + at_label(seen.tp, seen.offset) + " outside any session");
+      failures.add(who() + " read " + at_label(seen.tp, seen.offset) + " outside any session");
       continue;
     }
     const bool ordered =
         history.replicated ? seen.offset >= expected->second : seen.offset == expected->second;
     if (!ordered) {
-      failures.add(who + " session " + std::to_string(seen.session) + " expected " +
+      failures.add(who() + " session " + std::to_string(seen.session) + " expected " +
                    at_label(seen.tp, expected->second) + ", got offset " +
                    std::to_string(seen.offset));
     }
@@ -183,20 +207,21 @@ CheckVerdict check_monotonic(const BrokerHistory& history) {
 CheckVerdict check_no_corrupt(const BrokerHistory& history) {
   CheckFailures failures;
   for (const Observation& seen : history.observations) {
-    const std::string where = at_label(seen.tp, seen.offset);
+    auto where = [&seen] { return at_label(seen.tp, seen.offset); };
     if (!seen.id) {
-      failures.add("phantom record at " + where);
+      failures.add("phantom record at " + where());
       continue;
     }
     const ProduceAttempt* attempt = find_attempt(history, *seen.id);
     if (attempt == nullptr) {
-      failures.add("record " + id_label(*seen.id) + " at " + where + " was never produced");
+      failures.add("record " + id_label(*seen.id) + " at " + where() + " was never produced");
     } else if (!seen.intact) {
-      failures.add("record " + id_label(*seen.id) + " at " + where + " differs from what was sent");
+      failures.add("record " + id_label(*seen.id) + " at " + where() +
+                   " differs from what was sent");
     } else if (attempt->outcome == ProduceOutcome::kRefused) {
-      failures.add("record " + id_label(*seen.id) + " at " + where + " was refused by send()");
+      failures.add("record " + id_label(*seen.id) + " at " + where() + " was refused by send()");
     } else if (attempt->partition >= 0 && attempt->partition != seen.tp.partition) {
-      failures.add("record " + id_label(*seen.id) + " at " + where + " was sent to partition " +
+      failures.add("record " + id_label(*seen.id) + " at " + where() + " was sent to partition " +
                    std::to_string(attempt->partition));
     }
   }
@@ -212,7 +237,8 @@ CheckVerdict check_no_corrupt(const BrokerHistory& history) {
 
 // A record lives at one offset: every reader and its acknowledgement agree where.
 CheckVerdict check_one_offset(const BrokerHistory& history) {
-  std::map<RecordId, std::pair<PartitionKey, std::int64_t>> where;
+  std::unordered_map<RecordId, std::pair<PartitionKey, std::int64_t>, RecordIdHash> where;
+  where.reserve(history.observations.size());
   CheckFailures failures;
   for (std::uint32_t p = 0; p < history.producers.size(); ++p) {
     const std::vector<ProduceAttempt>& attempts = history.producers[p].attempts;
@@ -242,19 +268,33 @@ CheckVerdict check_one_offset(const BrokerHistory& history) {
 // (e) Two acknowledgements share an offset only when the earlier was acks=1 and a crash after its
 // send lost it (in a cluster: when one of them was acks=1, which any failover may lose).
 CheckVerdict check_acks_unique(const BrokerHistory& history) {
-  std::map<std::pair<PartitionKey, std::int64_t>, std::vector<RecordId>> by_offset;
+  using At = std::pair<PartitionKey, std::int64_t>;
+  // Every acknowledgement, then sorted stably by offset: the groups of one offset come in offset
+  // order and each holds its records in send order, as a map of vectors would, without a node per
+  // offset.
+  std::vector<std::pair<At, RecordId>> acked;
   for (std::uint32_t p = 0; p < history.producers.size(); ++p) {
     const std::vector<ProduceAttempt>& attempts = history.producers[p].attempts;
     for (std::uint64_t seq = 0; seq < attempts.size(); ++seq) {
       const ProduceAttempt& attempt = attempts[seq];
       if (attempt.outcome != ProduceOutcome::kAcked) continue;
-      by_offset[{PartitionKey{attempt.topic, attempt.partition}, attempt.offset}].push_back(
-          RecordId{p, seq});
+      acked.emplace_back(At{PartitionKey{attempt.topic, attempt.partition}, attempt.offset},
+                         RecordId{p, seq});
     }
   }
+  std::stable_sort(acked.begin(), acked.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   CheckFailures failures;
+  std::uint64_t offsets_count = 0;
   std::uint64_t reused = 0;
-  for (auto& [at, ids] : by_offset) {
+  std::vector<RecordId> ids;
+  for (std::size_t group = 0; group < acked.size();) {
+    const At at = acked[group].first;
+    ids.clear();
+    for (; group < acked.size() && acked[group].first == at; ++group) {
+      ids.push_back(acked[group].second);
+    }
+    offsets_count += 1;
     if (ids.size() < 2) continue;
     std::sort(ids.begin(), ids.end(), [&](const RecordId& a, const RecordId& b) {
       return find_attempt(history, a)->completed_at < find_attempt(history, b)->completed_at;
@@ -278,7 +318,7 @@ CheckVerdict check_acks_unique(const BrokerHistory& history) {
     }
   }
   return failures.verdict("acknowledged_offsets_unique",
-                          std::to_string(by_offset.size()) + " acknowledged offsets, " +
+                          std::to_string(offsets_count) + " acknowledged offsets, " +
                               std::to_string(reused) + " reused after a loss",
                           "offsets acknowledged twice");
 }
@@ -286,10 +326,11 @@ CheckVerdict check_acks_unique(const BrokerHistory& history) {
 // (f) After the heal every producer is acknowledged again within the bound (an acks=0 producer:
 // a record it sent after the heal is in the final log), every consumer has read to the end, and
 // the read-back finished.
-CheckVerdict check_liveness(const BrokerHistory& history, const CheckLimits& limits) {
+CheckVerdict check_liveness(const BrokerHistory& history, const CheckLimits& limits,
+                            const FinalLog& log) {
   CheckFailures failures;
-  const auto log = final_log(history);
-  std::set<RecordId> in_log;
+  std::unordered_set<RecordId, RecordIdHash> in_log;
+  in_log.reserve(log.size());
   for (const auto& [at, id] : log) {
     if (id) in_log.insert(*id);
   }
@@ -383,15 +424,17 @@ void match_logs(const PartitionKey& tp, const ReplicaLog& a, const ReplicaLog& b
   for (std::int64_t offset = from; offset <= to; ++offset) {
     const std::int32_t term_a = term_of(a, offset);
     const std::int32_t term_b = term_of(b, offset);
-    const std::string pair = "nodes " + std::to_string(a.node) + " and " + std::to_string(b.node);
+    auto pair = [&a, &b] {
+      return "nodes " + std::to_string(a.node) + " and " + std::to_string(b.node);
+    };
     if (term_a != term_b && offset <= committed) {
-      failures.add(pair + " differ at committed " + at_label(tp, offset) + " (terms " +
+      failures.add(pair() + " differ at committed " + at_label(tp, offset) + " (terms " +
                    std::to_string(term_a) + " and " + std::to_string(term_b) + ")");
       return;
     }
     if (term_a != term_b && !diverged) diverged = offset;
     if (term_a == term_b && diverged) {
-      failures.add(pair + " agree on term " + std::to_string(term_a) + " at " +
+      failures.add(pair() + " agree on term " + std::to_string(term_a) + " at " +
                    at_label(tp, offset) + " after differing at offset " +
                    std::to_string(*diverged));
       return;
@@ -452,18 +495,67 @@ bool BrokerHistory::below_log_start(const PartitionKey& tp, std::int64_t offset)
   return it != readback.end() && offset < it->second.start;
 }
 
+namespace {
+
+// "p<producer>s<seq>|", written into `buffer`.
+constexpr std::size_t kIdPrefixBytesMax = 1 + 10 + 1 + 20 + 1;
+std::string_view id_prefix(std::uint32_t producer, std::uint64_t seq,
+                           std::array<char, kIdPrefixBytesMax>& buffer) {
+  char* const begin = buffer.data();
+  char* const end = buffer.data() + buffer.size();
+  // Each number's bound leaves room for what follows it (the buffer fits the largest ids).
+  char* at = begin;
+  *at++ = 'p';
+  at = std::to_chars(at, end - 22, producer).ptr;
+  *at++ = 's';
+  at = std::to_chars(at, end - 1, seq).ptr;
+  *at++ = '|';
+  return {begin, static_cast<std::size_t>(at - begin)};
+}
+
+// The filler after the prefix: 8-byte words of a mix64 chain seeded by the record's id.
+class FillerWords {
+ public:
+  FillerWords(std::uint32_t producer, std::uint64_t seq)
+      : word_(io::mix64((std::uint64_t{producer} << 40) ^ seq)) {}
+  std::array<char, 8> next() {
+    word_ = io::mix64(word_);
+    std::array<char, 8> bytes;
+    std::memcpy(bytes.data(), &word_, bytes.size());
+    return bytes;
+  }
+
+ private:
+  std::uint64_t word_;
+};
+
+// Whether `value` is record_value(producer, seq, size_bytes), compared piece by piece: readers
+// check every record they fetch, and rebuilding each value would allocate it again.
+bool is_record_value(std::string_view value, std::uint32_t producer, std::uint64_t seq,
+                     std::uint32_t size_bytes) {
+  std::array<char, kIdPrefixBytesMax> buffer;
+  const std::string_view prefix = id_prefix(producer, seq, buffer);
+  if (value.size() != std::max<std::size_t>(prefix.size(), size_bytes)) return false;
+  if (value.substr(0, prefix.size()) != prefix) return false;
+  FillerWords filler(producer, seq);
+  for (std::size_t at = prefix.size(); at < value.size(); at += 8) {
+    const std::array<char, 8> bytes = filler.next();
+    const std::size_t count = std::min<std::size_t>(8, value.size() - at);
+    if (std::memcmp(value.data() + at, bytes.data(), count) != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::string record_value(std::uint32_t producer, std::uint64_t seq, std::uint32_t size_bytes) {
-  std::string value = "p";
-  value += std::to_string(producer);
-  value += 's';
-  value += std::to_string(seq);
-  value += '|';
-  std::uint64_t word = io::mix64((std::uint64_t{producer} << 40) ^ seq);
+  std::array<char, kIdPrefixBytesMax> buffer;
+  std::string value(id_prefix(producer, seq, buffer));
+  value.reserve(std::max<std::size_t>(value.size(), size_bytes));
+  FillerWords filler(producer, seq);
   while (value.size() < size_bytes) {
-    word = io::mix64(word);
-    char bytes[8];
-    std::memcpy(bytes, &word, sizeof(bytes));
-    value.append(bytes, std::min<std::size_t>(8, size_bytes - value.size()));
+    const std::array<char, 8> bytes = filler.next();
+    value.append(bytes.data(), std::min<std::size_t>(8, size_bytes - value.size()));
   }
   return value;
 }
@@ -483,23 +575,26 @@ Observation observe(const BrokerHistory& history, std::uint32_t reader, std::uin
   if (!seen.id) return seen;
   const ProduceAttempt* attempt = find_attempt(history, *seen.id);
   if (attempt == nullptr || attempt->topic != tp.topic) return seen;
-  const std::vector<protocol::RecordHeader> headers{
-      {kRecordHeaderKey, record_header_value(seen.id->producer, seen.id->seq)}};
+  // The one header the producer sent, compared without building a header list to compare with.
+  const bool header_intact =
+      record.headers.size() == 1 && record.headers[0].key == kRecordHeaderKey &&
+      record.headers[0].value == record_header_value(seen.id->producer, seen.id->seq);
   seen.intact =
-      record.key == attempt->key && record.headers == headers &&
-      *record.value == record_value(seen.id->producer, seen.id->seq, attempt->value_bytes);
+      record.key == attempt->key && header_intact &&
+      is_record_value(*record.value, seen.id->producer, seen.id->seq, attempt->value_bytes);
   return seen;
 }
 
 std::vector<CheckVerdict> check_history(const BrokerHistory& history, const CheckLimits& limits) {
   std::vector<CheckVerdict> verdicts;
-  verdicts.push_back(check_acked_durable(history));
-  verdicts.push_back(check_same_record(history));
+  const FinalLog log = final_log(history);
+  verdicts.push_back(check_acked_durable(history, log));
+  verdicts.push_back(check_same_record(history, log));
   verdicts.push_back(check_monotonic(history));
   verdicts.push_back(check_no_corrupt(history));
   verdicts.push_back(check_one_offset(history));
   verdicts.push_back(check_acks_unique(history));
-  verdicts.push_back(check_liveness(history, limits));
+  verdicts.push_back(check_liveness(history, limits, log));
   verdicts.push_back(check_progress(history, limits));
   if (history.replicated) verdicts.push_back(check_one_leader_per_term(history));
   if (history.replicated) verdicts.push_back(check_log_matching(history));

@@ -50,6 +50,7 @@ void SimDisk::crash(io::Random& random) {
   for (std::size_t i = 0; i < kept_count; ++i) durable_names_.apply(journal_[i]);
   stats_.name_ops_lost_count += journal_.size() - kept_count;
   journal_.clear();
+  journal_created_.clear();
   current_names_ = durable_names_;
 
   // Every handle of the old incarnation is dead; files nobody can name any more are gone.
@@ -163,11 +164,17 @@ void SimDisk::check_invariants() const {
   for (const NameOp& op : journal_) replayed.apply(op);
   STRAND_ASSERT(replayed == current_names_, "current names are the durable ones plus the journal");
   STRAND_ASSERT(journal_.size() < kJournalOpsMax, "the journal is bounded");
+  std::set<InodeId> created;
+  for (const NameOp& op : journal_) {
+    if (op.kind == NameOp::Kind::kCreateFile) created.insert(op.inode);
+  }
+  STRAND_ASSERT(created == journal_created_, "journal_created_ lists the journal's new files");
   std::set<InodeId> named;
   for (const SimNames* names : {&durable_names_, &current_names_}) {
     for (const auto& [path, entry] : names->entries()) {
       if (entry.kind != EntryKind::kFile) continue;
       STRAND_ASSERT(inodes_.contains(entry.inode), "a named file has data");
+      STRAND_ASSERT(names->names_file(entry.inode), "a named file's inode is known as named");
       if (names == &current_names_) named.insert(entry.inode);
     }
   }
@@ -224,9 +231,7 @@ void SimDisk::release(InodeId inode) {
   if (slot.open_count > 0) return;
   // A file that still has a name stays as it is (the common case, and a cheap one to see); an
   // unnamed file's space comes back now.
-  for (const auto& [path, entry] : current_names_.entries()) {
-    if (entry.kind == EntryKind::kFile && entry.inode == inode) return;
-  }
+  if (current_names_.names_file(inode)) return;
   reconcile();
 }
 
@@ -289,6 +294,7 @@ io::Result<void> SimDisk::record(NameOp op) {
   if (!valid) return valid;
   if (op.kind == NameOp::Kind::kRename && op.path == op.to) return io::ok();
   current_names_.apply(op);
+  if (op.kind == NameOp::Kind::kCreateFile) journal_created_.insert(op.inode);
   journal_.push_back(std::move(op));
   if (journal_.size() >= kJournalOpsMax) commit_journal();
   return io::ok();
@@ -297,35 +303,18 @@ io::Result<void> SimDisk::record(NameOp op) {
 void SimDisk::commit_journal() {
   for (const NameOp& op : journal_) durable_names_.apply(op);
   journal_.clear();
+  journal_created_.clear();
 }
 
 void SimDisk::reconcile() {
   // An inode must stay while any state a crash could produce names it: the durable names, the
   // current names, or an intermediate state (its creation is still in the journal).
-  // Sorted lists, searched by bisection: this runs on every rename and remove.
-  std::vector<InodeId>& referenced = referenced_scratch_;
-  referenced.clear();
-  for (const auto& [path, entry] : durable_names_.entries()) {
-    if (entry.kind == EntryKind::kFile) referenced.push_back(entry.inode);
-  }
-  for (const NameOp& op : journal_) {
-    if (op.kind == NameOp::Kind::kCreateFile) referenced.push_back(op.inode);
-  }
-  std::sort(referenced.begin(), referenced.end());
-  std::vector<InodeId>& named = named_scratch_;
-  named.clear();
-  for (const auto& [path, entry] : current_names_.entries()) {
-    if (entry.kind == EntryKind::kFile) named.push_back(entry.inode);
-  }
-  std::sort(named.begin(), named.end());
-  auto holds = [](const std::vector<InodeId>& ids, InodeId id) {
-    return std::binary_search(ids.begin(), ids.end(), id);
-  };
   used_bytes_ = 0;
   for (auto it = inodes_.begin(); it != inodes_.end();) {
+    const InodeId id = it->first;
     InodeSlot& slot = it->second;
-    slot.live = holds(named, it->first) || slot.open_count > 0;
-    if (!slot.live && !holds(referenced, it->first)) {
+    slot.live = current_names_.names_file(id) || slot.open_count > 0;
+    if (!slot.live && !durable_names_.names_file(id) && !journal_created_.contains(id)) {
       it = inodes_.erase(it);
       continue;
     }

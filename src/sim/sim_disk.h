@@ -21,6 +21,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -201,9 +202,9 @@ class SimDisk {
   SimNames current_names_;  // durable_names_ with journal_ applied
   std::vector<NameOp> journal_;
   std::uint64_t used_bytes_ = 0;
-  // reconcile()'s scratch lists of inode ids, kept to spare an allocation per call.
-  std::vector<InodeId> referenced_scratch_;
-  std::vector<InodeId> named_scratch_;
+  // The files the journal creates: a crash may keep their names even if the current names lost
+  // them since.
+  std::set<InodeId> journal_created_;
 };
 
 }  // namespace strand::sim

@@ -153,19 +153,30 @@ io::Result<void> SimNames::check_rename(const NameOp& op) const {
 void SimNames::apply(const NameOp& op) {
   STRAND_ASSERT(check(op).ok(), "only valid name operations are applied");
   switch (op.kind) {
-    case NameOp::Kind::kCreateFile:
+    case NameOp::Kind::kCreateFile: {
       entries_.emplace(op.path, NameEntry{EntryKind::kFile, op.inode});
+      const bool fresh = file_inodes_.insert(op.inode).second;
+      STRAND_ASSERT(fresh, "a file's inode has one name");
       return;
+    }
     case NameOp::Kind::kMakeDirectory:
       entries_.emplace(op.path, NameEntry{EntryKind::kDirectory, 0});
       return;
     case NameOp::Kind::kRemove:
+      forget_file(op.path);
       entries_.erase(op.path);
       return;
     case NameOp::Kind::kRename:
       apply_rename(op.path, op.to);
       return;
   }
+}
+
+void SimNames::forget_file(const std::string& path) {
+  const auto found = entries_.find(path);
+  if (found == entries_.end() || found->second.kind != EntryKind::kFile) return;
+  const std::size_t erased = file_inodes_.erase(found->second.inode);
+  STRAND_ASSERT(erased == 1, "a file entry's inode is in file_inodes_");
 }
 
 void SimNames::apply_rename(const std::string& from, const std::string& to) {
@@ -181,6 +192,7 @@ void SimNames::apply_rename(const std::string& from, const std::string& to) {
   }
   entries_.erase(below_begin, below_end);
   entries_.erase(from);
+  forget_file(to);
   entries_.erase(to);  // the replaced target: a file, or an empty directory
   for (auto& [path, entry] : moved) {
     const bool inserted = entries_.emplace(std::move(path), entry).second;

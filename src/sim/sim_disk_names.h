@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,8 @@ class SimNames {
 
   // Every entry below the root, keyed by normalised path (so sorted, parents before children).
   const std::map<std::string, NameEntry>& entries() const { return entries_; }
+  // Whether some file entry is `inode` (a file has one name at most: no hard links).
+  bool names_file(InodeId inode) const { return file_inodes_.contains(inode); }
 
   friend bool operator==(const SimNames&, const SimNames&) = default;
 
@@ -73,8 +76,13 @@ class SimNames {
   io::Result<void> check_parent(const std::string& path) const;
   io::Result<void> check_rename(const NameOp& op) const;
   void apply_rename(const std::string& from, const std::string& to);
+  // Drops the inode of the file entry at `path` (if it is one) from file_inodes_.
+  void forget_file(const std::string& path);
 
   std::map<std::string, NameEntry> entries_;
+  // The inodes of the file entries, kept with them: a disk asks which inodes are still named on
+  // every rename and remove.
+  std::set<InodeId> file_inodes_;
 };
 
 }  // namespace strand::sim

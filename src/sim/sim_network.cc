@@ -224,8 +224,9 @@ void SimNetwork::transmit(NodeId from, NodeId to, Packet packet) {
 
 void SimNetwork::schedule_delivery(NodeId to, io::Instant at, Packet packet) {
   // Tagged with the receiver: a packet for a node that crashes meanwhile is dropped unrun.
-  world_.schedule(at, to, EventKind::kPacket,
-                  [this, moved = std::move(packet)]() mutable { receive(std::move(moved)); });
+  auto deliver = [this, moved = std::move(packet)]() mutable { receive(std::move(moved)); };
+  static_assert(sizeof(deliver) <= EventCallback::kInlineBytes, "a packet event does not allocate");
+  world_.schedule(at, to, EventKind::kPacket, std::move(deliver));
 }
 
 std::uint16_t SimNetwork::ephemeral_port(NodeId node) {

@@ -35,15 +35,16 @@ enum class PacketKind : std::uint8_t {
   kWindowFull,  // the segment `seq` did not fit the receive buffer: try again later
 };
 
+// Wide fields first: a packet and its network fit in one event's inline callback storage.
 struct Packet {
-  PacketKind kind = PacketKind::kData;
   ConnectionId connection;
-  std::uint8_t to_side = 0;  // 0: the connecting end, 1: the accepting end
-  NodeId to_node = kNoNode;
-  std::uint16_t port = 0;    // kSyn: the port asked for
   std::uint64_t seq = 0;
-  bool fin = false;
   std::shared_ptr<const std::string> payload;  // kData only
+  NodeId to_node = kNoNode;
+  std::uint16_t port = 0;  // kSyn: the port asked for
+  PacketKind kind = PacketKind::kData;
+  std::uint8_t to_side = 0;  // 0: the connecting end, 1: the accepting end
+  bool fin = false;
 
   std::size_t size_bytes() const { return 40 + (payload ? payload->size() : 0); }
 };

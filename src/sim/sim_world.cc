@@ -88,7 +88,7 @@ EventId SimWorld::schedule(io::Instant at, NodeId node, EventKind kind, Callback
   entry.callback = std::move(callback);
   pending_count_ += 1;
   heap_.push_back(QueueEntry{at.ns(), sequence, slot});
-  std::push_heap(heap_.begin(), heap_.end(), later);
+  std::push_heap(heap_.begin(), heap_.end(), Later{});
   return EventId{sequence, slot};
 }
 
@@ -97,6 +97,19 @@ void SimWorld::cancel(EventId id) {
   STRAND_ASSERT(id.slot < slots_.size(), "an event id names a slot");
   if (slots_[id.slot].sequence != id.sequence) return;  // ran, dropped or cancelled already
   free_slot(id.slot);  // the heap entry goes stale and is skipped when it surfaces
+  drop_stale_entries();
+}
+
+void SimWorld::drop_stale_entries() {
+  // Most retransmission timers are cancelled long before they are due, and their stale entries
+  // would stay in the heap (making every push and pop slower) until then. Once they are at least
+  // half of it, they all go at once: a linear cost paid at most once per that many cancels. The
+  // order of what remains does not change: (time, sequence) orders entries totally.
+  if (heap_.size() < kHeapCompactMin || heap_.size() < 2 * pending_count_) return;
+  std::erase_if(heap_, [this](const QueueEntry& entry) {
+    return slots_[entry.slot].sequence != entry.sequence;
+  });
+  std::make_heap(heap_.begin(), heap_.end(), Later{});
 }
 
 const SimWorld::QueueEntry* SimWorld::peek_live() {
@@ -119,7 +132,7 @@ const SimWorld::QueueEntry* SimWorld::peek_live() {
       }
     }
     if (!stale) return &top;
-    std::pop_heap(heap_.begin(), heap_.end(), later);
+    std::pop_heap(heap_.begin(), heap_.end(), Later{});
     heap_.pop_back();
   }
   return nullptr;
@@ -128,7 +141,7 @@ const SimWorld::QueueEntry* SimWorld::peek_live() {
 void SimWorld::run_front() {
   STRAND_ASSERT(!running_event_, "events do not nest");
   const QueueEntry top = heap_.front();
-  std::pop_heap(heap_.begin(), heap_.end(), later);
+  std::pop_heap(heap_.begin(), heap_.end(), Later{});
   heap_.pop_back();
   Slot& entry = slots_[top.slot];
   STRAND_ASSERT(entry.sequence == top.sequence, "the front event is live");
@@ -270,7 +283,7 @@ void SimWorld::resume_node(NodeId node) {
   for (const QueueEntry& held : state.deferred) {
     if (slots_[held.slot].sequence != held.sequence) continue;  // cancelled while held
     heap_.push_back(QueueEntry{std::max(held.at_ns, now_.ns()), held.sequence, held.slot});
-    std::push_heap(heap_.begin(), heap_.end(), later);
+    std::push_heap(heap_.begin(), heap_.end(), Later{});
   }
   state.deferred.clear();
 }

@@ -21,6 +21,7 @@
 #include "io/result.h"
 #include "io/task.h"
 #include "io/time.h"
+#include "sim/event_callback.h"
 
 namespace strand::sim {
 
@@ -55,7 +56,7 @@ class SimNode;
 
 class SimWorld {
  public:
-  using Callback = std::function<void()>;
+  using Callback = EventCallback;
 
   // Bounds: the pending queue, and the events one run call may execute (unless told otherwise).
   static constexpr std::size_t kEventsPendingMax = std::size_t{1} << 24;
@@ -177,12 +178,21 @@ class SimWorld {
     std::vector<QueueEntry> deferred;  // held while paused, in queue order
   };
 
-  static bool later(const QueueEntry& a, const QueueEntry& b) {
-    if (a.at_ns != b.at_ns) return a.at_ns > b.at_ns;
-    return a.sequence > b.sequence;
-  }
+  // The heap's order (a max-heap on "later" puts the earliest event on top). A function object,
+  // not a function pointer, so that the heap algorithms inline it.
+  struct Later {
+    bool operator()(const QueueEntry& a, const QueueEntry& b) const {
+      if (a.at_ns != b.at_ns) return a.at_ns > b.at_ns;
+      return a.sequence > b.sequence;
+    }
+  };
+  // Below this many entries stale ones are left in the heap until they surface.
+  static constexpr std::size_t kHeapCompactMin = 1024;
+
   std::uint32_t allocate_slot();
   void free_slot(std::uint32_t slot);
+  // Removes the entries of cancelled events from the heap once they are a good part of it.
+  void drop_stale_entries();
   // Pops stale entries; returns the live earliest one, if any, without removing it.
   const QueueEntry* peek_live();
   void run_front();
