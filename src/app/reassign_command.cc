@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
+
+#include "client/decommission.h"
 
 namespace strand::app {
 
@@ -23,7 +26,93 @@ int failed(const std::string& what, const io::Error& error) {
   return 1;
 }
 
+// Polls ListPartitionReassignments until none of `partitions` is moving. False (with a line on
+// stderr) when a listing failed or `timeout` passed.
+io::Task<bool> wait_for_moves(io::Env& env, client::Client& client,
+                              std::set<client::TopicPartition> partitions, io::Duration timeout) {
+  const io::Instant deadline = env.clock().now() + timeout;
+  for (;;) {
+    io::Result<std::vector<client::Reassignment>> moving = co_await client.list_reassignments();
+    if (!moving) {
+      failed("cannot list reassignments", moving.error());
+      co_return false;
+    }
+    const bool busy = std::any_of(moving->begin(), moving->end(), [&](const auto& move) {
+      return partitions.contains(client::TopicPartition{move.topic, move.partition});
+    });
+    if (!busy) co_return true;
+    if (env.clock().now() >= deadline) {
+      std::fprintf(stderr, "strand: the moves are not done after %lld ms\n",
+                   static_cast<long long>(timeout.count_ms()));
+      co_return false;
+    }
+    co_await env.clock().sleep(kPollInterval);
+  }
+}
+
+// Every partition's replicas, and the brokers, from Metadata.
+struct ClusterView {
+  std::vector<client::PartitionReplicas> partitions;
+  std::vector<std::int32_t> brokers;
+};
+
+io::Task<io::Result<ClusterView>> cluster_view(client::Client& client) {
+  std::optional<std::vector<std::string>> all;
+  io::Result<client::ClusterMetadata> metadata = co_await client.metadata(std::move(all));
+  if (!metadata) co_return std::move(metadata).error();
+  ClusterView view;
+  for (const client::BrokerInfo& broker : metadata->brokers) view.brokers.push_back(broker.node_id);
+  std::sort(view.brokers.begin(), view.brokers.end());
+  for (const client::TopicMetadata& topic : metadata->topics) {
+    if (topic.error_code != 0) continue;
+    for (const client::PartitionMetadata& partition : topic.partitions) {
+      view.partitions.push_back({topic.name, partition.partition, partition.replicas});
+    }
+  }
+  co_return view;
+}
+
 }  // namespace
+
+io::Task<int> decommission_command(io::Env& env, client::Client& client,
+                                   const DecommissionOptions& options) {
+  io::Result<ClusterView> view = co_await cluster_view(client);
+  if (!view) co_return failed("cannot read the cluster's metadata", view.error());
+  io::Result<std::vector<client::Reassignment>> moving = co_await client.list_reassignments();
+  if (!moving) co_return failed("cannot list reassignments", moving.error());
+  for (const client::Reassignment& move : *moving) {
+    if (std::find(move.replicas.begin(), move.replicas.end(), options.broker) !=
+        move.replicas.end()) {
+      std::fprintf(stderr, "strand: %s-%d is being moved; decommission once it is done\n",
+                   move.topic.c_str(), move.partition);
+      co_return 1;
+    }
+  }
+  io::Result<std::vector<client::PartitionMove>> plan =
+      client::plan_decommission(view->partitions, view->brokers, options.broker);
+  if (!plan)
+    co_return failed("cannot decommission broker " + std::to_string(options.broker), plan.error());
+  std::set<client::TopicPartition> planned;
+  for (const client::PartitionMove& move : *plan) {
+    std::printf("%s %s-%d from %s to %s\n", options.dry_run ? "Would move" : "Moving",
+                move.topic.c_str(), move.partition, join(move.from).c_str(), join(move.to).c_str());
+    planned.insert({move.topic, move.partition});
+    if (options.dry_run) continue;
+    std::optional<std::vector<std::int32_t>> to = move.to;
+    io::Result<void> asked =
+        co_await client.reassign_partition(move.topic, move.partition, std::move(to));
+    if (!asked) {
+      co_return failed("cannot move " + move.topic + "-" + std::to_string(move.partition),
+                       asked.error());
+    }
+  }
+  if (options.dry_run || !options.wait) co_return 0;
+  const bool done = co_await wait_for_moves(env, client, std::move(planned),
+                                            io::Duration::ms(options.wait_timeout_ms));
+  if (!done) co_return 1;
+  std::printf("Broker %d holds no replicas.\n", options.broker);
+  co_return 0;
+}
 
 io::Task<int> reassign_command(io::Env& env, client::Client& client,
                                const ReassignOptions& options) {
@@ -51,22 +140,11 @@ io::Task<int> reassign_command(io::Env& env, client::Client& client,
     }
   }
   if (!options.wait) co_return 0;
-  const io::Instant deadline = env.clock().now() + io::Duration::ms(options.wait_timeout_ms);
-  for (;;) {
-    io::Result<std::vector<client::Reassignment>> moving = co_await client.list_reassignments();
-    if (!moving) co_return failed("cannot list reassignments", moving.error());
-    const bool busy = std::any_of(moving->begin(), moving->end(), [&](const auto& move) {
-      return move.topic == options.topic &&
-             std::find(partitions.begin(), partitions.end(), move.partition) != partitions.end();
-    });
-    if (!busy) break;
-    if (env.clock().now() >= deadline) {
-      std::fprintf(stderr, "strand: the moves of %s are not done after %lld ms\n",
-                   options.topic.c_str(), static_cast<long long>(options.wait_timeout_ms));
-      co_return 1;
-    }
-    co_await env.clock().sleep(kPollInterval);
-  }
+  std::set<client::TopicPartition> moving;
+  for (std::int32_t partition : partitions) moving.insert({options.topic, partition});
+  const bool done = co_await wait_for_moves(env, client, std::move(moving),
+                                            io::Duration::ms(options.wait_timeout_ms));
+  if (!done) co_return 1;
   std::printf("Done.\n");
   co_return 0;
 }

@@ -27,6 +27,20 @@ struct ReassignOptions {
 io::Task<int> reassign_command(io::Env& env, client::Client& client,
                                const ReassignOptions& options);
 
+struct DecommissionOptions {
+  std::int32_t broker = -1;
+  bool dry_run = false;  // print the plan only
+  bool wait = false;     // until every move is done and no partition lists the broker
+  std::int64_t wait_timeout_ms = 600'000;
+};
+
+// `strand brokers decommission`: moves every replica off a broker (client::plan_decommission),
+// printing each move. Refused while a partition on the broker is being moved. Returns the exit
+// code: 0, or 1 when a request failed, the plan is impossible or the wait timed out. New topics
+// may still be placed on the broker until it stops.
+io::Task<int> decommission_command(io::Env& env, client::Client& client,
+                                   const DecommissionOptions& options);
+
 // Prints every move in progress, one partition a line; returns the exit code.
 io::Task<int> reassignments_command(client::Client& client);
 

@@ -4,6 +4,7 @@
 //   strand topics list | topics describe NAME | topics delete NAME
 //   strand topics reassign NAME (--replicas ID,ID... | --cancel) [--partition P]... [--wait]
 //   strand topics reassignments
+//   strand brokers decommission ID [--dry-run] [--wait]
 //   strand produce TOPIC [--key-separator SEP] [--acks all|1|0] [--partition N]  < lines
 //   strand consume TOPIC [--from-beginning | --offset N] [--partition N] [--max-messages N]
 //                        [--print-key] [--key-separator SEP] [--idle-timeout-ms MS]
@@ -64,6 +65,7 @@ enum class Command {
   kTopicsDelete,
   kTopicsReassign,
   kTopicsReassignments,
+  kBrokersDecommission,
   kProduce,
   kConsume,
   kPerfProduce,
@@ -94,6 +96,7 @@ struct Options {
   std::int64_t throughput = -1;  // records/s for perf produce; -1: as fast as possible
   strand::app::GroupsOptions groups;
   strand::app::ReassignOptions reassign;
+  strand::app::DecommissionOptions decommission;
 };
 
 int failed(const std::string& what, const io::Error& error) {
@@ -377,6 +380,9 @@ io::Task<int> run(io::Env* env, const Options* options) {
     case Command::kTopicsReassignments:
       status = co_await strand::app::reassignments_command(client);
       break;
+    case Command::kBrokersDecommission:
+      status = co_await strand::app::decommission_command(*env, client, options->decommission);
+      break;
     default:
       status = co_await topics_command(client, *options);
       break;
@@ -423,6 +429,7 @@ class CommandLine {
     app_.add_option("--bootstrap,--bootstrap-server", bootstrap_, "HOST:PORT of a broker")
         ->capture_default_str();
     add_topics();
+    add_brokers();
     add_produce();
     add_consume();
     add_perf();
@@ -474,6 +481,19 @@ class CommandLine {
     reassign->add_option("--wait-timeout-ms", move.wait_timeout_ms, "how long --wait waits")
         ->capture_default_str();
     command(topics, "reassignments", "list the moves in progress", Command::kTopicsReassignments);
+  }
+
+  void add_brokers() {
+    CLI::App* brokers = app_.add_subcommand("brokers", "manage the cluster's brokers");
+    brokers->require_subcommand(1);
+    strand::app::DecommissionOptions& out = options_.decommission;
+    CLI::App* decommission = command(brokers, "decommission", "move every replica off a broker",
+                                     Command::kBrokersDecommission);
+    decommission->add_option("id", out.broker, "the broker's node id")->required();
+    decommission->add_flag("--dry-run", out.dry_run, "print the moves, make none");
+    decommission->add_flag("--wait", out.wait, "wait until the moves are done");
+    decommission->add_option("--wait-timeout-ms", out.wait_timeout_ms, "how long --wait waits")
+        ->capture_default_str();
   }
 
   void add_produce() {

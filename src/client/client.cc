@@ -12,6 +12,7 @@
 #include "broker/protocol/list_offsets.h"
 #include "broker/protocol/metadata.h"
 #include "broker/protocol/record_batch.h"
+#include "client/client_call.h"
 #include "io/sync.h"
 #include "io/task_scope.h"
 
@@ -50,9 +51,10 @@ ClusterMetadata from_response(protocol::MetadataResponse&& response) {
     into.name = std::move(topic.name);
     into.error_code = topic.error_code;
     into.is_internal = topic.is_internal;
-    for (const protocol::MetadataResponsePartition& partition : topic.partitions) {
-      into.partitions.push_back(
-          PartitionMetadata{partition.partition_index, partition.leader_id, partition.error_code});
+    for (protocol::MetadataResponsePartition& partition : topic.partitions) {
+      into.partitions.push_back(PartitionMetadata{partition.partition_index, partition.leader_id,
+                                                  partition.error_code,
+                                                  std::move(partition.replica_nodes)});
     }
     std::sort(into.partitions.begin(), into.partitions.end(),
               [](const PartitionMetadata& a, const PartitionMetadata& b) {
@@ -239,26 +241,6 @@ io::Task<io::Result<std::shared_ptr<KafkaConnection>>> Client::connection_to(std
   }
   std::shared_ptr<KafkaConnection> connection = connections_[node_id];
   co_return std::move(connection);
-}
-
-template <typename Request, typename Response>
-io::Task<io::Result<Response>> Client::call_any(ApiKey key, std::int16_t version,
-                                                const Request& request,
-                                                void (*write)(protocol::Writer&, const Request&,
-                                                              std::int16_t),
-                                                Response (*read)(protocol::Reader&, std::int16_t)) {
-  protocol::Writer writer;
-  write(writer, request, version);
-  io::Result<std::shared_ptr<KafkaConnection>> connection = co_await any_connection();
-  if (!connection) co_return std::move(connection).error();
-  std::vector<std::byte> request_body = writer.take();
-  io::Result<std::vector<std::byte>> body =
-      co_await call(*connection, key, version, std::move(request_body), options_.request_timeout);
-  if (!body) co_return std::move(body).error();
-  protocol::Reader reader(*body);
-  Response response = read(reader, version);
-  if (!reader.ok()) co_return reader.status().error();
-  co_return std::move(response);
 }
 
 void Client::remember(const ClusterMetadata& metadata) {

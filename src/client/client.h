@@ -39,6 +39,7 @@ struct PartitionMetadata {
   std::int32_t partition = 0;
   std::int32_t leader_id = -1;  // -1: no leader right now
   std::int16_t error_code = 0;
+  std::vector<std::int32_t> replicas;  // the preferred leader first
 };
 
 struct TopicMetadata {

@@ -3,6 +3,7 @@
 #include "broker/protocol/alter_partition_reassignments.h"
 #include "broker/protocol/list_partition_reassignments.h"
 #include "client/client.h"
+#include "client/client_call.h"
 #include "client/kafka_error.h"
 
 namespace strand::client {
@@ -21,20 +22,12 @@ io::Task<io::Result<void>> Client::reassign_partition(
   protocol::AlterPartitionReassignmentsTopic& wanted = request.topics.emplace_back();
   wanted.name = topic;
   wanted.partitions.push_back({partition, std::move(replicas)});
-  protocol::Writer writer;
-  protocol::write_alter_partition_reassignments_request(writer, request,
-                                                        kAlterPartitionReassignmentsVersion);
-  io::Result<std::shared_ptr<KafkaConnection>> connection = co_await any_connection();
-  if (!connection) co_return std::move(connection).error();
-  io::Result<std::vector<std::byte>> body =
-      co_await call(*connection, protocol::ApiKey::kAlterPartitionReassignments,
-                    kAlterPartitionReassignmentsVersion, writer.take(), options_.request_timeout);
-  if (!body) co_return std::move(body).error();
-  protocol::Reader reader(*body);
-  const protocol::AlterPartitionReassignmentsResponse response =
-      protocol::read_alter_partition_reassignments_response(reader,
-                                                            kAlterPartitionReassignmentsVersion);
-  if (!reader.ok()) co_return reader.status().error();
+  io::Result<protocol::AlterPartitionReassignmentsResponse> answer = co_await call_any(
+      protocol::ApiKey::kAlterPartitionReassignments, kAlterPartitionReassignmentsVersion, request,
+      protocol::write_alter_partition_reassignments_request,
+      protocol::read_alter_partition_reassignments_response);
+  if (!answer) co_return std::move(answer).error();
+  const protocol::AlterPartitionReassignmentsResponse& response = *answer;
   const std::string where = topic + "-" + std::to_string(partition);
   if (response.error_code != 0) co_return kafka_error(response.error_code, where);
   if (response.responses.size() != 1 || response.responses[0].name != topic ||
@@ -56,20 +49,12 @@ io::Task<io::Result<void>> Client::reassign_partition(
 io::Task<io::Result<std::vector<Reassignment>>> Client::list_reassignments() {
   protocol::ListPartitionReassignmentsRequest request;
   request.timeout_ms = static_cast<std::int32_t>(options_.request_timeout.count_ms());
-  protocol::Writer writer;
-  protocol::write_list_partition_reassignments_request(writer, request,
-                                                       kListPartitionReassignmentsVersion);
-  io::Result<std::shared_ptr<KafkaConnection>> connection = co_await any_connection();
-  if (!connection) co_return std::move(connection).error();
-  io::Result<std::vector<std::byte>> body =
-      co_await call(*connection, protocol::ApiKey::kListPartitionReassignments,
-                    kListPartitionReassignmentsVersion, writer.take(), options_.request_timeout);
-  if (!body) co_return std::move(body).error();
-  protocol::Reader reader(*body);
-  protocol::ListPartitionReassignmentsResponse response =
-      protocol::read_list_partition_reassignments_response(reader,
-                                                           kListPartitionReassignmentsVersion);
-  if (!reader.ok()) co_return reader.status().error();
+  io::Result<protocol::ListPartitionReassignmentsResponse> answer = co_await call_any(
+      protocol::ApiKey::kListPartitionReassignments, kListPartitionReassignmentsVersion, request,
+      protocol::write_list_partition_reassignments_request,
+      protocol::read_list_partition_reassignments_response);
+  if (!answer) co_return std::move(answer).error();
+  protocol::ListPartitionReassignmentsResponse& response = *answer;
   if (response.error_code != 0) co_return kafka_error(response.error_code, "reassignments");
   std::vector<Reassignment> out;
   for (protocol::OngoingTopicReassignment& topic : response.topics) {

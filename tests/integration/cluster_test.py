@@ -183,12 +183,12 @@ def kill_a_leader(cluster, topic, load, avoid=()):
     return victim, first - killed_at, led
 
 
-def read_back(bootstrap, topic, acked):
+def read_back(bootstrap, topic, acked, partitions=PARTITIONS):
     """{(partition, offset): value} read from offset 0 of every partition until every position in
     `acked` ({value: (partition, offset)}) has been read, or a minute passed."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused",
                          "enable.auto.commit": False})
-    consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
     records = {}  # (partition, offset) -> value
     # Not "until every partition's end": a new leader's high watermark can lag until its first
     # entry commits.
@@ -206,6 +206,30 @@ def read_back(bootstrap, topic, acked):
     finally:
         consumer.close()
     return records
+
+
+def check_acked_read_back(bootstrap, topic, load, partitions=PARTITIONS):
+    """Every record `load` saw acknowledged is read back at its offset, none is stored twice, and
+    per partition the acknowledged records keep their send order."""
+    assert not load.failed, f"{len(load.failed)} records failed: " \
+        f"{list(load.failed.items())[:3]}"
+    records = read_back(bootstrap, topic, load.acked, partitions)
+    missing = [(v, at) for v, at in load.acked.items() if records.get(at) != v]
+    assert not missing, f"{len(missing)} acknowledged records not at their offsets: " \
+        f"{missing[:5]}"
+    seen = {}
+    for at, value in sorted(records.items()):
+        assert value not in seen, f"{value} stored twice, at {seen[value]} and {at}"
+        seen[value] = at
+    # Offsets are not dense: each new leader's control batch takes one, as Kafka's transaction
+    # markers do.
+    for partition in range(partitions):
+        values = [v for _, v in sorted((o, v) for v, (p, o) in load.acked.items()
+                                       if p == partition)]
+        assert values == sorted(values), f"partition {partition}: acknowledged records " \
+            "out of order"
+    return (f"{len(load.acked)} acknowledged of {load.sent} sent, all read back, none twice "
+            f"({len(records)} records read)")
 
 
 def main():
@@ -254,26 +278,8 @@ def main():
         load.thread.join(120)
 
         def acked_are_all_there():
-            assert not load.failed, f"{len(load.failed)} records failed: " \
-                f"{list(load.failed.items())[:3]}"
             wait_until(lambda: all_led(cluster.bootstrap(), topic), 30, "every partition led")
-            records = read_back(cluster.bootstrap(), topic, load.acked)
-            missing = [(v, at) for v, at in load.acked.items() if records.get(at) != v]
-            assert not missing, f"{len(missing)} acknowledged records not at their offsets: " \
-                f"{missing[:5]}"
-            seen = {}
-            for at, value in sorted(records.items()):
-                assert value not in seen, f"{value} stored twice, at {seen[value]} and {at}"
-                seen[value] = at
-            # Offsets are not dense: each new leader's control batch takes one, as Kafka's
-            # transaction markers do.
-            for partition in range(PARTITIONS):
-                acked_here = sorted((o, v) for v, (p, o) in load.acked.items() if p == partition)
-                values = [v for _, v in acked_here]
-                assert values == sorted(values), f"partition {partition}: acknowledged records " \
-                    "out of order"
-            return (f"{len(load.acked)} acknowledged of {load.sent} sent, all read back, none "
-                    f"twice ({len(records)} records read)")
+            return check_acked_read_back(cluster.bootstrap(), topic, load)
         checks.run("every acknowledged record is read back at its offset", acked_are_all_there)
         checks.run("metadata after the kills", check_metadata, cluster, topic)
 

@@ -6,9 +6,11 @@ producer (acks=all) writes keyed records the whole time. `strand topics reassign
 partition 0 to brokers 2 and 3 (the only replica leaves: a learner joins, is promoted, leadership
 moves, the old member is removed), grows partition 1 to all three, and moves partition 2 to
 broker 1; a move in progress is listed by `strand topics reassignments`, and a cancel of a
-partition with no move is refused. Afterwards kcat and kafka-python see the new replica sets, a
-broker that lost its replica deleted its files, and every acknowledged record is read back at
-its offset, none twice, in order per partition."""
+partition with no move is refused. Then kcat and kafka-python see the new replica sets and a
+broker that lost its replica deleted its files. `strand brokers decommission 3` is refused while
+a partition has a replica on every broker; once that partition shrank, it moves every replica off
+broker 3. Every acknowledged record is read back at its offset, none twice, in order per
+partition."""
 
 import glob
 import os
@@ -21,7 +23,7 @@ from kafka import KafkaConsumer
 from kafka import TopicPartition as KafkaTopicPartition
 
 from broker_fixture import Checks, unique_topic, wait_until
-from cluster_test import NODES, Cluster, Load, leaders, partition_view, read_back
+from cluster_test import NODES, Cluster, Load, check_acked_read_back, leaders, partition_view
 from strand_cli_test import strand
 
 PARTITIONS = 3
@@ -110,9 +112,6 @@ def main():
                        60, "the move of partition 2 to finish")
             return "listed" if out.strip() else "done before it could be listed"
         checks.run("move partition 2 to broker 1, listed while it moves", listed_while_moving)
-        time.sleep(2)
-        load.stop.set()
-        load.thread.join(120)
 
         def new_replica_sets():
             found = wait_until(lambda: (lambda f: f if f == {0: [2, 3], 1: [1, 2, 3], 2: [1]}
@@ -136,23 +135,34 @@ def main():
         checks.run("kcat and kafka-python see the new replicas; old ones are deleted",
                    new_replica_sets)
 
-        def acked_are_all_there():
-            assert not load.failed, f"{len(load.failed)} records failed: " \
-                f"{list(load.failed.items())[:3]}"
-            records = read_back(cluster.bootstrap(), topic, load.acked)
-            missing = [(v, at) for v, at in load.acked.items() if records.get(at) != v]
-            assert not missing, f"{len(missing)} acknowledged records not at their offsets: " \
-                f"{missing[:5]}"
-            seen = {}
-            for at, value in sorted(records.items()):
-                assert value not in seen, f"{value} stored twice, at {seen[value]} and {at}"
-                seen[value] = at
-            for partition in range(PARTITIONS):
-                values = [v for _, v in sorted((o, v) for v, (p, o) in load.acked.items()
-                                               if p == partition)]
-                assert values == sorted(values), f"partition {partition} out of order"
-            return f"{len(load.acked)} acknowledged of {load.sent} sent, all read back"
-        checks.run("every acknowledged record is read back at its offset", acked_are_all_there)
+        def decommission_refused_while_a_partition_has_nowhere_to_go():
+            _, err = strand(any_broker(), ["brokers", "decommission", "3"], want=1)
+            assert "no other broker" in err, err
+            return err.strip()
+        checks.run("decommissioning broker 3 is refused while partition 1 has 3 replicas of 3",
+                   decommission_refused_while_a_partition_has_nowhere_to_go)
+        checks.run("shrink partition 1 to brokers 2 and 1", move, 1, "2,1")
+
+        def decommission():
+            started = time.monotonic()
+            out, _ = strand(any_broker(), ["brokers", "decommission", "3", "--wait",
+                                           "--wait-timeout-ms", "60000"], timeout_s=90)
+            assert "Broker 3 holds no replicas." in out, out
+            assert f"Moving {topic}-0 from 2,3 to 2,1" in out, out
+            found = wait_until(lambda: (lambda f: f if f == {0: [1, 2], 1: [1, 2], 2: [1]}
+                                        else None)(replicas_by_kcat(cluster, topic)),
+                               30, "kcat to list no replica on broker 3")
+            wait_until(lambda: not any(replica_files(cluster.brokers[3], topic, p)
+                                       for p in range(PARTITIONS)), 30,
+                       "broker 3's replica files to go")
+            return f"{found} in {time.monotonic() - started:.1f} s"
+        checks.run("decommission broker 3 while the producer writes", decommission)
+        time.sleep(2)
+        load.stop.set()
+        load.thread.join(120)
+
+        checks.run("every acknowledged record is read back at its offset",
+                   check_acked_read_back, cluster.bootstrap(), topic, load, PARTITIONS)
 
         def no_crash():
             crashes = cluster.crashes()
