@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from kafka import KafkaConsumer
 
@@ -77,16 +77,29 @@ def group_consumer(bootstrap, group, extra=None):
     return Consumer(settings)
 
 
-def end_offsets(bootstrap, topic):
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "end-offsets"})
-    try:
-        ends = {}
-        for partition in range(PARTITIONS):
-            _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-            ends[partition] = high
-        return ends
-    finally:
-        consumer.close()
+def end_offsets(bootstrap, topic, timeout_s=30):
+    """Each partition's high watermark. Right after a leader was killed the client may still ask
+    the old leader (NOT_LEADER_FOR_PARTITION) or find none yet: those are retried with fresh
+    metadata, as a producer or consumer would."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "end-offsets"})
+        try:
+            ends = {}
+            for partition in range(PARTITIONS):
+                _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition),
+                                                         timeout=10)
+                ends[partition] = high
+            return ends
+        except KafkaException as error:
+            if not error.args[0].retriable() and error.args[0].code() not in (
+                    KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE):
+                raise
+            if time.monotonic() > deadline:
+                raise
+        finally:
+            consumer.close()
+        time.sleep(0.5)
 
 
 def first_record_at_or_after(bootstrap, topic, partition, offset):
