@@ -13,7 +13,6 @@ segments; with two brokers of three killed, acks=all is refused (NOT_ENOUGH_REPL
 NOT_LEADER_OR_FOLLOWER) within seconds rather than left hanging. Prints the failover time: from the
 kill to the first acknowledgement by a partition the killed broker led."""
 
-import os
 import socket
 import subprocess
 import sys
@@ -62,6 +61,20 @@ class Cluster:
     def close(self):
         for broker in self.brokers.values():
             broker.close()
+
+    def assert_no_crash(self):
+        crashes = self.crashes()
+        assert not crashes, "\n".join(crashes)
+
+    def close_reporting(self, checks):
+        """Stops every broker; on a failed check prints each one's log tail first. Returns the
+        test's exit status."""
+        status = checks.exit_status()
+        if status != 0:
+            for broker in self.brokers.values():
+                print(f"--- {broker.name} stderr (tail) ---\n{broker.log_tail(30)}")
+        self.close()
+        return status
 
     def crashes(self):
         found = []
@@ -354,16 +367,9 @@ def main():
         checks.run("acks=all without a quorum is refused, not left hanging",
                    no_quorum_is_an_error_not_a_hang)
 
-        def no_crash():
-            crashes = cluster.crashes()
-            assert not crashes, "\n".join(crashes)
-        checks.run("no broker crashed", no_crash)
+        checks.run("no broker crashed", cluster.assert_no_crash)
     finally:
-        status = checks.exit_status()
-        if status != 0:
-            for broker in cluster.brokers.values():
-                print(f"--- {broker.name} stderr (tail) ---\n{broker.log_tail(30)}")
-        cluster.close()
+        status = cluster.close_reporting(checks)
     return status
 
 

@@ -164,16 +164,9 @@ def main():
         checks.run("every acknowledged record is read back at its offset",
                    check_acked_read_back, cluster.bootstrap(), topic, load, PARTITIONS)
 
-        def no_crash():
-            crashes = cluster.crashes()
-            assert not crashes, "\n".join(crashes)
-        checks.run("no broker crashed", no_crash)
+        checks.run("no broker crashed", cluster.assert_no_crash)
     finally:
-        status = checks.exit_status()
-        if status != 0:
-            for broker in cluster.brokers.values():
-                print(f"--- {broker.name} stderr (tail) ---\n{broker.log_tail(30)}")
-        cluster.close()
+        status = cluster.close_reporting(checks)
     return status
 
 
