@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace strand::cluster {
 namespace {
@@ -98,6 +101,123 @@ TEST(ProducerState, BatchHeadersWithoutASequenceAreNotIdempotent) {
   EXPECT_EQ(idempotent.id, 9);
   EXPECT_EQ(idempotent.first_sequence, 0);
   EXPECT_EQ(idempotent.last_sequence, 4);
+}
+
+// What a table answers about the batches a producer may send next: its last batches again (their
+// offsets), the next one, one after a gap, an older and a newer epoch.
+std::vector<std::string> answers(const ProducerStateTable& table,
+                                 const std::vector<ProducerBatch>& probes) {
+  std::vector<std::string> out;
+  for (const ProducerBatch& probe : probes) {
+    const SequenceCheck check = table.check(probe);
+    out.push_back(std::to_string(static_cast<int>(check.verdict)) + "@" +
+                  std::to_string(check.written.base_offset) + "-" +
+                  std::to_string(check.written.last_offset) + "/" +
+                  std::to_string(check.written.leader_epoch));
+  }
+  return out;
+}
+
+std::vector<ProducerBatch> probes_for(std::int64_t producers, std::int32_t sequences) {
+  std::vector<ProducerBatch> probes;
+  for (std::int64_t id = 1; id <= producers; ++id) {
+    for (std::int16_t epoch = 0; epoch < 3; ++epoch) {
+      for (std::int32_t first = 0; first < sequences; ++first) {
+        probes.push_back(batch(id, epoch, first, 1));
+        probes.push_back(batch(id, epoch, first, 2));
+      }
+    }
+  }
+  return probes;
+}
+
+// A log of batches from three producers, one of which bumps its epoch half way.
+struct LoggedBatch {
+  ProducerBatch producer;
+  std::int64_t base;
+  std::int32_t leader_epoch;
+};
+
+std::vector<LoggedBatch> sample_log() {
+  std::vector<LoggedBatch> log;
+  std::int64_t offset = 0;
+  std::int32_t next[4] = {0, 0, 0, 0};
+  std::int16_t epoch3 = 0;
+  for (int i = 0; i < 40; ++i) {
+    const std::int64_t id = 1 + (i * 7 % 3);
+    if (id == 3 && i == 20) {
+      epoch3 = 1;  // KIP-360: a bumped epoch starts at sequence 0
+      next[3] = 0;
+    }
+    const std::int32_t count = 1 + i % 3;
+    const std::int16_t epoch = id == 3 ? epoch3 : std::int16_t{0};
+    log.push_back({batch(id, epoch, next[id], count), offset, 1 + i / 10});
+    next[id] += count;
+    offset += count + (i % 5 == 0 ? 1 : 0);  // now and then a Raft entry in between
+  }
+  return log;
+}
+
+TEST(ProducerState, ASnapshotThenTheRestAnswersLikeTheWholeLog) {
+  const std::vector<LoggedBatch> log = sample_log();
+  const std::vector<ProducerBatch> probes = probes_for(3, 40);
+  ProducerStateTable whole;
+  for (const LoggedBatch& b : log) {
+    const std::int32_t delta = b.producer.last_sequence - b.producer.first_sequence;
+    whole.replay(b.producer, b.base, b.base + delta, b.leader_epoch);
+  }
+  const std::vector<std::string> expected = answers(whole, probes);
+  for (std::size_t split = 0; split <= log.size(); ++split) {
+    ProducerStateTable before;
+    for (std::size_t i = 0; i < split; ++i) {
+      const LoggedBatch& b = log[i];
+      before.replay(b.producer, b.base,
+                    b.base + (b.producer.last_sequence - b.producer.first_sequence),
+                    b.leader_epoch);
+    }
+    const std::int64_t end = split < log.size() ? log[split].base : log.back().base + 10;
+    std::optional<ProducerStateTable::Decoded> decoded =
+        ProducerStateTable::decode(before.encode(end));
+    ASSERT_TRUE(decoded.has_value()) << "split " << split;
+    EXPECT_EQ(decoded->end, end);
+    ProducerStateTable rebuilt = std::move(decoded->table);
+    for (std::size_t i = split; i < log.size(); ++i) {
+      const LoggedBatch& b = log[i];
+      rebuilt.replay(b.producer, b.base,
+                     b.base + (b.producer.last_sequence - b.producer.first_sequence),
+                     b.leader_epoch);
+    }
+    EXPECT_EQ(answers(rebuilt, probes), expected) << "split " << split;
+  }
+}
+
+TEST(ProducerState, EncodingDoesNotDependOnInsertionOrder) {
+  ProducerStateTable forward;
+  ProducerStateTable backward;
+  for (std::int64_t id = 1; id <= 50; ++id) write(forward, batch(id, 0, 0, 2), id * 10);
+  for (std::int64_t id = 50; id >= 1; --id) write(backward, batch(id, 0, 0, 2), id * 10);
+  EXPECT_EQ(forward.encode(1000), backward.encode(1000));
+}
+
+TEST(ProducerState, DamagedSnapshotsAreRefused) {
+  ProducerStateTable table;
+  for (std::int64_t id = 1; id <= 4; ++id) {
+    for (std::int32_t i = 0; i < 3; ++i) write(table, batch(id, 1, 2 * i, 2), id * 100 + 10 * i);
+  }
+  const std::vector<std::byte> good = table.encode(1000);
+  ASSERT_TRUE(ProducerStateTable::decode(good).has_value());
+  for (std::size_t at = 0; at < good.size(); ++at) {
+    std::vector<std::byte> flipped = good;
+    flipped[at] ^= std::byte{0x10};
+    EXPECT_FALSE(ProducerStateTable::decode(flipped).has_value()) << "byte " << at;
+  }
+  for (std::size_t size = 0; size < good.size(); ++size) {
+    EXPECT_FALSE(ProducerStateTable::decode(std::span(good).first(size)).has_value())
+        << size << " bytes";
+  }
+  const std::vector<std::byte> ends_too_early = table.encode(400);  // producer 4 wrote at 400
+  EXPECT_FALSE(ProducerStateTable::decode(ends_too_early).has_value())
+      << "a batch at or beyond the snapshot's end";
 }
 
 }  // namespace

@@ -419,6 +419,50 @@ TEST_F(PartitionLogTest, RetentionDeletesWholeClosedSegmentsByTimeAndSize) {
   EXPECT_LT(closed_bytes, 600u + 300u);  // at most the limit plus the active segment
 }
 
+// Records the start a hook was called with, and the log start from which the log still read.
+io::Task<void> note_start_move(std::vector<std::int64_t>& seen,
+                               std::vector<std::int64_t>& readable_from, PartitionLog& log,
+                               std::int64_t new_start) {
+  seen.push_back(new_start);
+  io::Result<std::vector<std::byte>> bytes = co_await log.read(log.log_start_offset(), 1);
+  readable_from.push_back(bytes.ok() && !bytes->empty() ? log.log_start_offset() : -1);
+}
+
+// The hook that keeps state derived from the log (the producer snapshot) sees every move of the
+// log start before the batches below it go, and can still read them then.
+TEST_F(PartitionLogTest, StartMoveHookSeesTheNewStartWhileTheOldBatchesAreReadable) {
+  auto log = open_log(LogConfig{.segment_bytes = 300, .retention_ms = 60'000});
+  std::vector<std::int64_t> seen;
+  std::vector<std::int64_t> readable_from;
+  PartitionLog* raw = log.get();
+  log->set_before_start_moves([&seen, &readable_from, raw](std::int64_t start) {
+    return note_start_move(seen, readable_from, *raw, start);
+  });
+  for (int i = 0; i < 6; ++i) append(*log, 2, "old" + std::to_string(i));
+  clock_.advance_ms(120'000);
+  for (int i = 0; i < 6; ++i) append(*log, 2, "new" + std::to_string(i));
+  const std::int64_t start_before = log->log_start_offset();
+  auto removed = run(log->apply_retention(clock_.wall_ms()));
+  ASSERT_TRUE(removed.ok());
+  ASSERT_GT(removed->segments_removed, 0u);
+  ASSERT_EQ(seen.size(), 1u) << "one call for one retention pass";
+  EXPECT_EQ(seen[0], log->log_start_offset()) << "the start retention moved to";
+  EXPECT_EQ(readable_from[0], start_before) << "called before the segments went";
+
+  auto nothing = run(log->apply_retention(clock_.wall_ms()));
+  ASSERT_TRUE(nothing.ok());
+  EXPECT_EQ(seen.size(), 1u) << "no call when nothing goes";
+
+  ASSERT_TRUE(run(log->advance_start_offset(log->log_start_offset() + 3)).ok());
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1], log->log_start_offset());
+
+  ASSERT_TRUE(run(log->truncate_fully_and_start_at(log->next_offset() + 100)).ok());
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[2], log->log_start_offset());
+  EXPECT_GE(readable_from[2], 0) << "the old log was still there during the call";
+}
+
 TEST_F(PartitionLogTest, FindsOffsetByTimestamp) {
   auto log = open_log(LogConfig{.segment_bytes = 300, .index_interval_bytes = 1});
   for (int i = 0; i < 10; ++i) {

@@ -22,6 +22,10 @@ constexpr std::uint32_t kProducerScanBytes = 1u << 20;
 // The producer-state rebuild reads at least this much of the log's tail (and the last two
 // segments): a retry finds its first write if fewer bytes were appended after it meanwhile.
 constexpr std::uint64_t kProducerStateScanBytesMin = 64u << 20;
+// The producer snapshot file in each partition's log directory, and the most it may hold (about
+// 150 bytes a producer).
+constexpr char kProducerSnapshotName[] = "producer-state.snapshot";
+constexpr std::size_t kProducerSnapshotBytesMax = 256u << 20;
 
 TopicError error(protocol::ErrorCode code, std::string message) {
   return TopicError{code, std::move(message)};
@@ -240,35 +244,56 @@ io::Task<Partition::Produced> Partition::answer_duplicate(const BatchSequences& 
   co_return produced;
 }
 
-// Rebuilds the producer state from the batches of the log's tail: the last two segments and at
+// Rebuilds the producer state: the producer snapshot, then the batches after it, including, on a
+// leader, entries not committed yet (a retry is checked against what the log holds). Without a
+// usable snapshot (none yet, or the log start moved past it without it, as when a follower
+// restarted its log at its leader's log start), from the log's tail: the last two segments and at
 // least kProducerStateScanBytesMin (a producer retries within its delivery timeout, long before
-// that much follows its batch; with small segments two are not enough), including, on a leader,
-// entries not committed yet: a retry is checked against what the log holds. (Kafka keeps
-// snapshots of this state instead; a partition that takes more than that many bytes within a
-// producer's delivery timeout can still store a late retry twice.)
+// that much follows its batch).
 io::Task<void> Partition::load_producer_state(std::int32_t epoch) {
   operations_in_flight_ += 1;
+  co_await read_producer_snapshot();
   ProducerStateTable table;
-  const std::vector<storage::SegmentSummary> segments = log_.segments();
-  // The last two segments, and more of them until kProducerStateScanBytesMin are covered.
   std::int64_t next = log_.log_start_offset();
-  std::uint64_t covered = 0;
-  for (std::size_t i = segments.size(); i > 0; --i) {
-    const std::size_t from_end = segments.size() - i;
-    if (from_end >= 2 && covered >= kProducerStateScanBytesMin) {
-      next = std::max(next, segments[i].base_offset);
-      break;
-    }
-    covered += segments[i - 1].size_bytes;
-  }
   const std::int64_t end = log_.next_offset();
+  if (snapshot_end_ >= next && snapshot_end_ <= end) {
+    table = snapshot_;
+    next = snapshot_end_;
+  } else {
+    const std::vector<storage::SegmentSummary> segments = log_.segments();
+    std::uint64_t covered = 0;
+    for (std::size_t i = segments.size(); i > 0; --i) {
+      const std::size_t from_end = segments.size() - i;
+      if (from_end >= 2 && covered >= kProducerStateScanBytesMin) {
+        next = std::max(next, segments[i].base_offset);
+        break;
+      }
+      covered += segments[i - 1].size_bytes;
+    }
+  }
   std::uint64_t batches = 0;
+  co_await replay_batches(table, next, end, batches);
+  if (leader_epoch() == epoch && !closing_) {
+    producers_ = std::move(table);
+    producers_epoch_ = epoch;
+    spdlog::debug("{}-{}: producer state of epoch {}: {} producers, {} batches after offset {}",
+                  tp_.topic, tp_.partition, epoch, producers_.size(), batches, next);
+  }
+  producers_loading_ = false;
+  operations_in_flight_ -= 1;
+  operation_done_.notify_all();
+  producers_loaded_.notify_all();
+}
+
+io::Task<std::int64_t> Partition::replay_batches(ProducerStateTable& table, std::int64_t from,
+                                                 std::int64_t end, std::uint64_t& batches) {
+  std::int64_t next = from;
   for (std::uint64_t rounds = 0; next < end && !closing_; ++rounds) {
     STRAND_ASSERT(rounds < (1ull << 40), "each read moves forward");
     io::Result<std::vector<std::byte>> bytes = co_await log_.read(next, kProducerScanBytes, end);
     if (!bytes) {
-      spdlog::warn("{}-{}: rebuilding the producer state at offset {}: {}", tp_.topic,
-                   tp_.partition, next, bytes.error().to_string());
+      spdlog::warn("{}-{}: reading producer batches at offset {}: {}", tp_.topic, tp_.partition,
+                   next, bytes.error().to_string());
       break;
     }
     const std::int64_t before = next;
@@ -280,6 +305,7 @@ io::Task<void> Partition::load_producer_state(std::int32_t epoch) {
       const auto base = protocol::load_be<std::int64_t>(whole.data());
       const auto delta =
           protocol::load_be<std::int32_t>(whole.data() + protocol::batch_field::kLastOffsetDelta);
+      if (base >= end) break;
       const ProducerBatch producer = ProducerBatch::of(whole);
       if (producer.id >= 0) {
         const auto leader_epoch = protocol::load_be<std::int32_t>(
@@ -291,16 +317,91 @@ io::Task<void> Partition::load_producer_state(std::int32_t epoch) {
     }
     if (next <= before) break;  // nothing readable: the rest stays unknown (accepted as new)
   }
-  if (leader_epoch() == epoch && !closing_) {
-    producers_ = std::move(table);
-    producers_epoch_ = epoch;
-    spdlog::debug("{}-{}: producer state of epoch {}: {} producers from {} batches", tp_.topic,
-                  tp_.partition, epoch, producers_.size(), batches);
+  co_return next;
+}
+
+std::string Partition::producer_snapshot_path() const {
+  return io::join_path(log_.directory(), kProducerSnapshotName);
+}
+
+io::Task<void> Partition::read_producer_snapshot() {
+  if (snapshot_read_) co_return;
+  io::Mutex::Guard guard = co_await snapshot_lock_.lock();
+  if (snapshot_read_) co_return;
+  snapshot_read_ = true;
+  io::Result<std::optional<std::vector<std::byte>>> bytes = co_await storage::read_small_file(
+      env_.fs(), producer_snapshot_path(), kProducerSnapshotBytesMax);
+  if (!bytes) {
+    spdlog::warn("{}-{}: producer snapshot unreadable ({}); rebuilding from the log's tail",
+                 tp_.topic, tp_.partition, bytes.error().to_string());
+    co_return;
   }
-  producers_loading_ = false;
+  if (!*bytes) co_return;
+  std::optional<ProducerStateTable::Decoded> decoded = ProducerStateTable::decode(**bytes);
+  if (!decoded) {
+    spdlog::warn("{}-{}: producer snapshot corrupt; rebuilding from the log's tail", tp_.topic,
+                 tp_.partition);
+    co_return;
+  }
+  // A snapshot beyond the log's end describes batches the log no longer has (its tail was cut
+  // after damage): not usable.
+  if (decoded->end > log_.next_offset()) {
+    spdlog::warn("{}-{}: producer snapshot at offset {} is beyond the log's end {}; not used",
+                 tp_.topic, tp_.partition, decoded->end, log_.next_offset());
+    co_return;
+  }
+  snapshot_ = std::move(decoded->table);
+  snapshot_end_ = decoded->end;
+}
+
+io::Task<void> Partition::save_producer_snapshot(std::int64_t upto) {
+  if (closing_) co_return;
+  operations_in_flight_ += 1;
+  co_await save_producer_snapshot_counted(upto);
   operations_in_flight_ -= 1;
   operation_done_.notify_all();
-  producers_loaded_.notify_all();
+}
+
+io::Task<void> Partition::save_producer_snapshot_counted(std::int64_t upto) {
+  co_await read_producer_snapshot();
+  io::Mutex::Guard guard = co_await snapshot_lock_.lock();
+  // Committed batches only: those are never cut from the log.
+  upto = std::min(upto, log_.high_watermark());
+  const std::int64_t start = log_.log_start_offset();
+  if (snapshot_end_ < start) {
+    // The log start moved past the snapshot without it (or there is none): what lay between is
+    // unknown, so start over at the log start rather than keep producers whose later batches are
+    // missing (their next batch would be refused as out of order).
+    snapshot_.clear();
+    snapshot_end_ = start;
+  }
+  if (upto <= snapshot_end_) co_return;
+  ProducerStateTable table = snapshot_;
+  std::uint64_t batches = 0;
+  const std::int64_t reached = co_await replay_batches(table, snapshot_end_, upto, batches);
+  if (reached <= snapshot_end_ || closing_) co_return;
+  io::Result<void> written = co_await storage::write_file_atomically(
+      env_.fs(), producer_snapshot_path(), table.encode(reached));
+  if (!written) {
+    spdlog::warn("{}-{}: writing the producer snapshot at offset {}: {}", tp_.topic, tp_.partition,
+                 reached, written.error().to_string());
+    co_return;
+  }
+  snapshot_ = std::move(table);
+  snapshot_end_ = reached;
+}
+
+void Partition::watch_log_start() {
+  log_.set_before_start_moves([weak = weak_from_this()](std::int64_t new_start) {
+    return save_before_start_moves(weak, new_start);
+  });
+}
+
+io::Task<void> Partition::save_before_start_moves(std::weak_ptr<Partition> weak,
+                                                  std::int64_t new_start) {
+  std::shared_ptr<Partition> self = weak.lock();
+  if (!self) co_return;
+  co_await self->save_producer_snapshot(new_start);
 }
 
 io::Task<io::Result<std::vector<std::byte>>> Partition::read(std::int64_t offset,
@@ -501,6 +602,7 @@ io::Task<io::Result<void>> PartitionManager::open_partition(const TopicInfo& top
   if (!log) co_return with_context(std::move(log).error(), storage::partition_directory_name(tp));
   auto partition = std::make_shared<Partition>(env_, tp, **log, data_arrived_);
   partition->set_planted_bug(config_.planted_bug);
+  partition->watch_log_start();
   partitions_[tp] = std::move(partition);
   co_return io::ok();
 }
@@ -682,6 +784,15 @@ io::Task<void> PartitionManager::retention_loop() {
   for (;;) {
     co_await env_.clock().sleep(interval);
     retention_running_ = true;
+    // Producer snapshots first, so that rebuilding a leader's producer state reads only what came
+    // after (retention itself saves the batches it removes through watch_log_start).
+    std::vector<std::shared_ptr<Partition>> open;
+    open.reserve(partitions_.size());
+    for (const auto& [tp, partition] : partitions_) open.push_back(partition);
+    for (const std::shared_ptr<Partition>& partition : open) {
+      if (closing_) break;
+      co_await partition->save_producer_snapshot(partition->high_watermark());
+    }
     io::Result<storage::RetentionSummary> summary = co_await logs_.run_retention_once();
     if (clustered() && summary) {
       io::Mutex::Guard guard = co_await changing_.lock();  // replicas stay open meanwhile

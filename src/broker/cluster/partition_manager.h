@@ -33,7 +33,7 @@ struct TopicError {
   bool ok() const { return code == protocol::ErrorCode::kNone; }
 };
 
-class Partition {
+class Partition : public std::enable_shared_from_this<Partition> {
  public:
   // A partition whose log is only here (a single node).
   Partition(io::Env& env, storage::TopicPartition tp, storage::PartitionLog& log,
@@ -101,6 +101,16 @@ class Partition {
   std::int64_t log_end_offset() const { return log_.next_offset(); }
   const storage::TopicPartition& topic_partition() const { return tp_; }
 
+  // The producer snapshot: the state of idempotent producers as of an offset, in a file beside
+  // the log, so that it outlives the segments retention removes (Kafka's producer snapshots). A
+  // leader rebuilds its producer state from it and the batches after it. save_producer_snapshot
+  // folds the committed batches up to `upto` (at most the high watermark) into it; the log calls
+  // it before its start moves (watch_log_start), and the retention loop now and then, so that a
+  // rebuild reads little. Its errors are logged: the rebuild then falls back to the log's tail.
+  io::Task<void> save_producer_snapshot(std::int64_t upto);
+  // Has the log call save_producer_snapshot before its start moves. Once, on a shared Partition.
+  void watch_log_start();
+
   // Refuses new operations and waits for those in flight (and the background sync) to finish.
   io::Task<void> quiesce();
 
@@ -118,6 +128,15 @@ class Partition {
   // Whether producers_ holds the producer state of this leadership.
   bool producer_state_current() const { return producers_epoch_ == leader_epoch(); }
   io::Task<void> load_producer_state(std::int32_t epoch);
+  io::Task<void> read_producer_snapshot();
+  io::Task<void> save_producer_snapshot_counted(std::int64_t upto);
+  // Replays the idempotent batches in [from, end) into `table`; returns where it stopped (end, or
+  // the first offset it could not read).
+  io::Task<std::int64_t> replay_batches(ProducerStateTable& table, std::int64_t from,
+                                        std::int64_t end, std::uint64_t& batches);
+  static io::Task<void> save_before_start_moves(std::weak_ptr<Partition> weak,
+                                                std::int64_t new_start);
+  std::string producer_snapshot_path() const;
   io::Task<Produced> answer_duplicate(const BatchSequences& written, Acks acks,
                                       io::Duration timeout);
   void schedule_flush();
@@ -136,6 +155,11 @@ class Partition {
   std::int32_t producers_epoch_ = -1;  // the leader epoch producers_ was rebuilt in
   bool producers_loading_ = false;
   io::Condition producers_loaded_;
+  // The producer snapshot as stored: every idempotent batch below snapshot_end_ folded in.
+  ProducerStateTable snapshot_;
+  std::int64_t snapshot_end_ = -1;  // -1: none (or not usable)
+  bool snapshot_read_ = false;
+  io::Mutex snapshot_lock_;
   bool planted_ack_before_sync_ = false;
   bool planted_reads_beyond_high_watermark_ = false;
   bool planted_duplicates_written_ = false;

@@ -1,8 +1,10 @@
 #include "broker/cluster/producer_state.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "broker/protocol/byte_order.h"
+#include "broker/protocol/crc32c.h"
 #include "broker/protocol/record_batch.h"
 #include "io/assert.h"
 
@@ -19,6 +21,18 @@ std::int32_t add_sequence(std::int32_t sequence, std::int32_t delta) {
   const std::int64_t sum = std::int64_t{sequence} + delta;
   const std::int64_t wrap = std::int64_t{std::numeric_limits<std::int32_t>::max()} + 1;
   return static_cast<std::int32_t>(sum % wrap);
+}
+
+constexpr std::uint32_t kSnapshotMagic = 0x53505331;     // "SPS1"
+constexpr std::size_t kSnapshotHeaderBytes = 4 + 8 + 4;  // magic, end, producer count
+constexpr std::size_t kProducerBytes = 8 + 2 + 1;        // id, epoch, batch count
+constexpr std::size_t kBatchBytes = 4 + 4 + 8 + 8 + 4;   // sequences, offsets, leader epoch
+
+template <typename T>
+void put(std::vector<std::byte>& out, T value) {
+  const std::size_t at = out.size();
+  out.resize(at + sizeof(T));
+  protocol::store_be<T>(out.data() + at, value);
 }
 
 }  // namespace
@@ -101,6 +115,79 @@ void ProducerStateTable::replay(const ProducerBatch& batch, std::int64_t base_of
                                 std::int64_t last_offset, std::int32_t leader_epoch) {
   begin(batch);
   written(batch.id, batch.first_sequence, base_offset, last_offset, leader_epoch);
+}
+
+std::vector<std::byte> ProducerStateTable::encode(std::int64_t end) const {
+  std::vector<std::int64_t> ids;
+  ids.reserve(producers_.size());
+  for (const auto& [id, producer] : producers_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());  // the same state gives the same bytes
+  std::vector<std::byte> out;
+  out.reserve(kSnapshotHeaderBytes + ids.size() * (kProducerBytes + kBatchesKept * kBatchBytes) +
+              4);
+  put<std::uint32_t>(out, kSnapshotMagic);
+  put<std::int64_t>(out, end);
+  put<std::uint32_t>(out, static_cast<std::uint32_t>(ids.size()));
+  for (std::int64_t id : ids) {
+    const Producer& producer = producers_.at(id);
+    STRAND_ASSERT(producer.batches.size() <= kBatchesKept, "at most kBatchesKept batches");
+    put<std::int64_t>(out, id);
+    put<std::int16_t>(out, producer.epoch);
+    put<std::uint8_t>(out, static_cast<std::uint8_t>(producer.batches.size()));
+    for (const BatchSequences& batch : producer.batches) {
+      STRAND_ASSERT(batch.base_offset >= 0, "a snapshot holds written batches only");
+      put<std::int32_t>(out, batch.first_sequence);
+      put<std::int32_t>(out, batch.last_sequence);
+      put<std::int64_t>(out, batch.base_offset);
+      put<std::int64_t>(out, batch.last_offset);
+      put<std::int32_t>(out, batch.leader_epoch);
+    }
+  }
+  put<std::uint32_t>(out, protocol::crc32c(out));
+  return out;
+}
+
+std::optional<ProducerStateTable::Decoded> ProducerStateTable::decode(
+    std::span<const std::byte> bytes) {
+  if (bytes.size() < kSnapshotHeaderBytes + 4) return std::nullopt;
+  const std::span<const std::byte> body = bytes.first(bytes.size() - 4);
+  if (protocol::crc32c(body) != protocol::load_be<std::uint32_t>(bytes.data() + body.size())) {
+    return std::nullopt;
+  }
+  if (protocol::load_be<std::uint32_t>(body.data()) != kSnapshotMagic) return std::nullopt;
+  Decoded decoded;
+  decoded.end = protocol::load_be<std::int64_t>(body.data() + 4);
+  const auto count = protocol::load_be<std::uint32_t>(body.data() + 12);
+  if (decoded.end < 0) return std::nullopt;
+  std::size_t at = kSnapshotHeaderBytes;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    if (body.size() - at < kProducerBytes) return std::nullopt;
+    const auto id = protocol::load_be<std::int64_t>(body.data() + at);
+    Producer producer;
+    producer.epoch = protocol::load_be<std::int16_t>(body.data() + at + 8);
+    const auto batches = protocol::load_be<std::uint8_t>(body.data() + at + 10);
+    at += kProducerBytes;
+    if (id < 0 || batches == 0 || batches > kBatchesKept ||
+        body.size() - at < batches * kBatchBytes || decoded.table.producers_.contains(id)) {
+      return std::nullopt;
+    }
+    for (std::uint8_t b = 0; b < batches; ++b, at += kBatchBytes) {
+      BatchSequences batch;
+      batch.first_sequence = protocol::load_be<std::int32_t>(body.data() + at);
+      batch.last_sequence = protocol::load_be<std::int32_t>(body.data() + at + 4);
+      batch.base_offset = protocol::load_be<std::int64_t>(body.data() + at + 8);
+      batch.last_offset = protocol::load_be<std::int64_t>(body.data() + at + 16);
+      batch.leader_epoch = protocol::load_be<std::int32_t>(body.data() + at + 24);
+      if (batch.base_offset < 0 || batch.last_offset < batch.base_offset ||
+          batch.last_offset >= decoded.end) {
+        return std::nullopt;
+      }
+      producer.batches.push_back(batch);
+    }
+    decoded.table.producers_.emplace(id, std::move(producer));
+  }
+  if (at != body.size()) return std::nullopt;
+  return decoded;
 }
 
 }  // namespace strand::cluster

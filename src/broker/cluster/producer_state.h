@@ -9,8 +9,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <span>
 #include <unordered_map>
+#include <vector>
 
 namespace strand::cluster {
 
@@ -63,12 +65,24 @@ class ProducerStateTable {
   void clear() { producers_.clear(); }
   std::size_t size() const { return producers_.size(); }
 
+  // The table as a snapshot file's contents: `end` (every batch below it folded in), then each
+  // producer by id, then a CRC-32C of all of it. decode() gives nullopt for bytes that are not
+  // such a snapshot (short, a bad CRC, out-of-range counts).
+  std::vector<std::byte> encode(std::int64_t end) const;
+  struct Decoded;
+  static std::optional<Decoded> decode(std::span<const std::byte> bytes);
+
  private:
   struct Producer {
     std::int16_t epoch = -1;
     std::deque<BatchSequences> batches;  // oldest first, at most kBatchesKept
   };
   std::unordered_map<std::int64_t, Producer> producers_;
+};
+
+struct ProducerStateTable::Decoded {
+  std::int64_t end = -1;
+  ProducerStateTable table;
 };
 
 }  // namespace strand::cluster

@@ -385,6 +385,7 @@ io::Task<io::Result<void>> PartitionLog::advance_start_offset(std::int64_t offse
   io::Mutex::Guard guard = co_await writer_.lock();
   if (offset <= log_start_offset_) co_return io::ok();
   if (offset > next_offset()) co_return out_of_range(offset, log_start_offset_, next_offset());
+  co_await before_start_moves(offset);
   // Durable first: if we crash after removing segments, the checkpoint must already say so.
   io::Result<void> written = co_await write_file_atomically(
       env_.fs(), io::join_path(directory_, kLogStartOffsetName), encode_offset(offset));
@@ -428,6 +429,7 @@ io::Task<io::Result<void>> PartitionLog::truncate_fully_and_start_at(std::int64_
                         directory_ + ": restart at " + std::to_string(offset) +
                             " is not beyond the log end " + std::to_string(next_offset())};
   }
+  co_await before_start_moves(offset);
   io::Result<void> done = co_await restart_locked(offset);
   // Half a restart is not something to append after: fail until a reopen finishes it.
   if (!done) failed_ = true;
@@ -495,16 +497,25 @@ io::Task<io::Result<RetentionResult>> PartitionLog::apply_retention(std::int64_t
     if (!rolled) co_return std::move(rolled).error();
   }
 #endif
+  // Which segments go, oldest first; then the hook sees the new log start before any of them does.
   std::uint64_t total_bytes = size_bytes();
-  for (std::size_t removals = 0; segments_.size() > 1; ++removals) {
-    STRAND_ASSERT(removals < 1'000'000, "bounded by the segment count");
-    const Segment& oldest = *segments_.begin()->second;
+  std::size_t doomed = 0;
+  std::uint64_t left_bytes = total_bytes;
+  for (auto it = segments_.begin(); std::next(it) != segments_.end(); ++it) {
+    const Segment& oldest = *it->second;
     const bool expired = config_.retention_ms >= 0 && oldest.max_timestamp() >= 0 &&
                          now_wall_ms - oldest.max_timestamp() > config_.retention_ms;
     const bool oversized =
         config_.retention_bytes >= 0 &&
-        total_bytes - oldest.size_bytes() >= static_cast<std::uint64_t>(config_.retention_bytes);
+        left_bytes - oldest.size_bytes() >= static_cast<std::uint64_t>(config_.retention_bytes);
     if ((!expired && !oversized) || oldest.next_offset() > upper_offset) break;
+    left_bytes -= oldest.size_bytes();
+    doomed += 1;
+  }
+  if (doomed > 0) co_await before_start_moves(std::next(segments_.begin(), doomed)->first);
+  for (std::size_t removals = 0; removals < doomed; ++removals) {
+    STRAND_ASSERT(segments_.size() > 1, "the active segment is never removed");
+    const Segment& oldest = *segments_.begin()->second;
     const std::uint64_t bytes = oldest.size_bytes();
     io::Result<void> removed = co_await remove_oldest_segment();
     if (!removed) co_return std::move(removed).error();
@@ -518,6 +529,10 @@ io::Task<io::Result<RetentionResult>> PartitionLog::apply_retention(std::int64_t
   }
   check_invariants();
   co_return result;
+}
+
+io::Task<void> PartitionLog::before_start_moves(std::int64_t new_start) {
+  if (before_start_moves_) co_await before_start_moves_(new_start);
 }
 
 io::Task<io::Result<void>> PartitionLog::roll() {

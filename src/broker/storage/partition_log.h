@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -114,6 +115,15 @@ class PartitionLog {
       std::int64_t now_wall_ms,
       std::int64_t upper_offset = std::numeric_limits<std::int64_t>::max());
 
+  // Called with the offset the log start is about to move to, before any batch below it goes
+  // (retention, DeleteRecords, a follower following its leader's log start or restarting past its
+  // end), with the writer lock held: state derived from the log (the partition's producer
+  // snapshot) folds in what is about to go. It may read the log, never write it; it reports its
+  // own errors, and the move goes on regardless (retention must free space even when the disk is
+  // too full for the hook's file).
+  using StartMoveHook = std::function<io::Task<void>(std::int64_t new_start)>;
+  void set_before_start_moves(StartMoveHook hook) { before_start_moves_ = std::move(hook); }
+
   // Seals the active segment and starts a new one (if the active one holds anything).
   io::Task<io::Result<void>> roll();
 
@@ -173,9 +183,12 @@ class PartitionLog {
 #endif
   }
 
+  io::Task<void> before_start_moves(std::int64_t new_start);
+
   io::Env& env_;
   std::string directory_;
   LogConfig config_;
+  StartMoveHook before_start_moves_;
   // Segments by base offset; shared so that a read in flight keeps its segment alive.
   std::map<std::int64_t, std::shared_ptr<Segment>> segments_;
   io::Mutex writer_;  // appends, rolls, truncation and retention change the structure
