@@ -243,6 +243,7 @@ void read_echo(const toml::table& root, EchoWorkloadOptions& o, std::string* err
 void read_broker_workload(const toml::table& root, BrokerWorkloadOptions& o, std::string* error) {
   TableReader world(root, "world", error);
   world.integer("nodes", 1, 64, &o.nodes_count);
+  world.integer("voters", 0, 64, &o.voters_count);
   world.integer("racks", 0, 64, &o.racks_count);
   world.seconds("duration_s", 86'400, &o.duration);
   world.seconds("quiet_s", 86'400, &o.quiet);

@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   std::int32_t node_id = -1;
   std::string voters;
   std::string rack;
+  std::string rpc_listen;
   std::vector<std::string> settings;
   std::string log_level = "info";
   app.add_option("--config", config_path, "server.properties file (Kafka's key names)");
@@ -65,6 +66,9 @@ int main(int argc, char** argv) {
   app.add_option("--advertised-host", advertised_host, "host name clients are told to use");
   app.add_option("--controller-voters", voters,
                  "a cluster's controller quorum, id@host:port,... (controller.quorum.voters)");
+  app.add_option("--rpc-listen", rpc_listen,
+                 "host:port for inter-broker RPC of a broker outside the controller quorum "
+                 "(broker.rpc.listener)");
   app.add_option("--rack", rack, "this broker's rack (broker.rack)");
   app.add_option("--set", settings, "key=value, a config key by Kafka's name (repeatable)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
@@ -92,6 +96,7 @@ int main(int argc, char** argv) {
   if (!advertised_host.empty()) overrides.push_back("advertised.host.name=" + advertised_host);
   if (!voters.empty()) overrides.push_back("controller.quorum.voters=" + voters);
   if (!rack.empty()) overrides.push_back("broker.rack=" + rack);
+  if (!rpc_listen.empty()) overrides.push_back("broker.rpc.listener=" + rpc_listen);
   overrides.insert(overrides.end(), settings.begin(), settings.end());
   for (const std::string& setting : overrides) {
     const std::size_t equals = setting.find('=');

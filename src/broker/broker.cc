@@ -41,7 +41,7 @@ io::Task<io::Result<void>> Broker::start_cluster() {
   rpc_server_ = std::make_unique<rpc::RpcServer>(env_);
   transport_ = std::make_unique<raft::RpcTransport>(env_, std::move(peers));
   controller_ = std::make_unique<cluster::Controller>(env_, config_, *transport_);
-  const io::Address rpc_address = config_.controller_voters.at(config_.node_id);
+  const io::Address rpc_address = config_.rpc_address();
   io::Result<void> listening = rpc_server_->listen(rpc_address);
   if (!listening) {
     co_return with_context(std::move(listening).error(),
@@ -55,8 +55,9 @@ io::Task<io::Result<void>> Broker::start_cluster() {
   cluster_tasks_.spawn(rpc_server_->run());
   cluster_tasks_.spawn(transport_->run());
   cluster_tasks_.spawn(controller_->run());
-  spdlog::info("node {}: inter-broker RPC on {}, controller quorum {}", config_.node_id,
-               rpc_address.to_string(), config_.controller_voters.size());
+  spdlog::info("node {}: inter-broker RPC on {}, controller quorum of {}{}", config_.node_id,
+               rpc_address.to_string(), config_.controller_voters.size(),
+               config_.controller_voter() ? "" : " (this broker follows it as a learner)");
   co_return io::ok();
 }
 

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "broker/storage/segment_format.h"
+#include "io/assert.h"
 
 namespace strand {
 
@@ -173,6 +174,10 @@ io::Result<void> BrokerConfig::set(std::string_view key, std::string_view value)
     io::Result<io::Address> parsed = io::parse_address(address);
     if (!parsed) return invalid(key, value, parsed.error().message);
     listen = *parsed;
+  } else if (key == "broker.rpc.listener") {
+    io::Result<io::Address> parsed = io::parse_address(value);
+    if (!parsed) return invalid(key, value, parsed.error().message);
+    rpc_listen = *parsed;
   } else if (key == "advertised.host.name") {
     advertised_host = std::string(value);
   } else if (key == "log.dirs" || key == "log.dir") {
@@ -278,20 +283,45 @@ io::Result<void> BrokerConfig::validate() const {
     }
     return io::ok();
   }
-  if (!controller_voters.contains(node_id)) {
+  auto same = [](const io::Address& a, const io::Address& b) {
+    return a.port == b.port && a.host == b.host;
+  };
+  if (!controller_voter() && !rpc_listen) {
     return io::Error{io::ErrorKind::kInvalid,
                      "node.id " + std::to_string(node_id) +
-                         " is not in controller.quorum.voters; every broker of a cluster is a "
-                         "controller voter for now"};
+                         " is not in controller.quorum.voters: a broker outside the quorum needs "
+                         "broker.rpc.listener (host:port for inter-broker RPC)"};
+  }
+  if (controller_voter() && rpc_listen && !same(*rpc_listen, controller_voters.at(node_id))) {
+    return io::Error{io::ErrorKind::kInvalid, "broker.rpc.listener " + rpc_listen->to_string() +
+                                                  " differs from node " + std::to_string(node_id) +
+                                                  "'s controller.quorum.voters address " +
+                                                  controller_voters.at(node_id).to_string()};
   }
   for (const auto& [id, address] : controller_voters) {
-    if (address.port == listen.port && address.host == listen.host) {
+    if (same(address, listen)) {
       return io::Error{io::ErrorKind::kInvalid, "node " + std::to_string(id) +
                                                     "'s controller address " + address.to_string() +
                                                     " is the Kafka listener's address"};
     }
+    if (!controller_voter() && same(address, *rpc_listen)) {
+      return io::Error{io::ErrorKind::kInvalid, "broker.rpc.listener " + rpc_listen->to_string() +
+                                                    " is voter " + std::to_string(id) +
+                                                    "'s address"};
+    }
+  }
+  if (rpc_listen && same(*rpc_listen, listen)) {
+    return io::Error{io::ErrorKind::kInvalid, "broker.rpc.listener " + rpc_listen->to_string() +
+                                                  " is the Kafka listener's address"};
   }
   return io::ok();
+}
+
+io::Address BrokerConfig::rpc_address() const {
+  auto voter = controller_voters.find(node_id);
+  if (voter != controller_voters.end()) return voter->second;
+  STRAND_ASSERT(rpc_listen.has_value(), "validate() requires broker.rpc.listener off the quorum");
+  return *rpc_listen;
 }
 
 io::Address BrokerConfig::advertised() const {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -37,6 +38,9 @@ struct BrokerConfig {
   std::int32_t connection_inflight_requests_max = 64;         // per connection, before reads stop
   std::int64_t connection_inflight_bytes_max = 64ll << 20;    // per connection, before reads stop
   storage::LogConfig log;  // log.segment.bytes, log.retention.ms, log.retention.bytes, log.roll.ms
+  // broker.rpc.listener: where a broker outside the quorum serves inter-broker RPC (a voter's is
+  // its controller.quorum.voters address). Not a Kafka key: Kafka replicates over its listeners.
+  std::optional<io::Address> rpc_listen;
 
   // Consumer groups (Kafka's names and defaults).
   std::int64_t group_initial_rebalance_delay_ms = 3000;   // group.initial.rebalance.delay.ms
@@ -66,8 +70,13 @@ struct BrokerConfig {
 
   // Whether this broker is part of a cluster with a controller quorum.
   bool clustered() const { return !controller_voters.empty(); }
-  // Checks that the keys agree with each other (a clustered node must be one of the voters).
-  // Errors: kInvalid saying what disagrees.
+  // Whether this broker is one of the controller quorum's voters (else it follows the metadata
+  // log as a learner).
+  bool controller_voter() const { return controller_voters.contains(node_id); }
+  // Where this clustered broker serves inter-broker RPC. REQUIRES: validate() passed.
+  io::Address rpc_address() const;
+  // Checks that the keys agree with each other (a clustered node outside the voters needs
+  // broker.rpc.listener). Errors: kInvalid saying what disagrees.
   io::Result<void> validate() const;
 };
 

@@ -27,8 +27,8 @@ std::string numbered(const char* prefix, std::uint32_t index) {
   return name;
 }
 
-// Broker `index`'s configuration: in a cluster node.id index + 1 and every broker a controller
-// voter; its own disk holds "data".
+// Broker `index`'s configuration: in a cluster node.id index + 1, a controller voter if among the
+// first voters_count; its own disk holds "data".
 BrokerConfig broker_config_for(const BrokerWorkloadOptions& options, std::uint32_t index) {
   BrokerConfig config;
   config.auto_create_topics = false;
@@ -49,10 +49,14 @@ BrokerConfig broker_config_for(const BrokerWorkloadOptions& options, std::uint32
   if (options.nodes_count > 1) {
     config.node_id = static_cast<std::int32_t>(index) + 1;
     config.cluster_id = "strand-sim-cluster";
-    for (std::uint32_t i = 0; i < options.nodes_count; ++i) {
+    const std::uint32_t voters =
+        options.voters_count == 0 ? options.nodes_count : options.voters_count;
+    for (std::uint32_t i = 0; i < voters; ++i) {
       config.controller_voters[static_cast<std::int32_t>(i) + 1] =
           io::Address{broker_host(options, i), kBrokerRpcPort};
     }
+    if (index >= voters)
+      config.rpc_listen = io::Address{broker_host(options, index), kBrokerRpcPort};
   }
   return config;
 }
@@ -240,8 +244,7 @@ bool run_phases(SimWorld& world, BrokerRun& run, Nodes& nodes, BrokerFaultCounts
   within = within && !world.budget_exhausted();
   if (within && options.reassign_every > io::Duration{}) {
     io::Result<void> awaited = world.run_task(
-        *nodes.auditor,
-        await_reassignments(&nodes.auditor->env(), &run, options.liveness_bound),
+        *nodes.auditor, await_reassignments(&nodes.auditor->env(), &run, options.liveness_bound),
         options.liveness_bound + io::Duration::s(10));
     (void)awaited;  // run.reassignments.all_done says whether they finished
   }
@@ -335,6 +338,10 @@ std::optional<std::string> validate(const BrokerWorkloadOptions& options) {
   }
   if (options.acks.empty())
     return "[workload] acks must name at least one of \"all\", \"1\", \"0\"";
+  if (options.voters_count > options.nodes_count) {
+    return "[world] voters = " + std::to_string(options.voters_count) +
+           " is more than nodes = " + std::to_string(options.nodes_count);
+  }
   if (options.reassign_every > io::Duration{} && options.nodes_count < 2) {
     return "[workload] reassign_every_s moves partitions between brokers: it needs [world] "
            "nodes >= 2";

@@ -78,9 +78,11 @@ struct BrokerFaultOptions {
 };
 
 struct BrokerWorkloadOptions {
-  // Brokers. More than one: a cluster, every broker a controller voter, topics replicated on
-  // min(3, nodes) of them.
+  // Brokers. More than one: a cluster, topics replicated on min(3, nodes) of them.
   std::uint32_t nodes_count = 1;
+  // Brokers 1..voters_count form the controller quorum; the others follow the metadata log as
+  // learners (broker.rpc.listener). 0: every broker is a voter.
+  std::uint32_t voters_count = 0;
   // Broker i's broker.rack is "r<i % racks_count>"; 0: no racks.
   std::uint32_t racks_count = 0;
   io::Duration duration = io::Duration::s(60);  // after setup: the fault and heal phases

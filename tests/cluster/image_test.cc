@@ -182,6 +182,20 @@ TEST_F(Image, ReassignmentKeepsEveryPossibleMemberUntilDone) {
   EXPECT_FALSE(apply(ReassignDoneRecord{1, {4}}));  // nothing in progress
 }
 
+// A deposed leader's report of a finished move is refused once the image knows its successor: the
+// successor may have changed the configuration since.
+TEST_F(Image, ReassignmentIsDoneOnlyOnTheWordOfTheLatestLeader) {
+  EXPECT_TRUE(apply(topic("t", {1, 2})));
+  EXPECT_TRUE(apply(LeaderRecord{1, 1, 5}));
+  EXPECT_TRUE(apply(ReassignRecord{1, {3, 2}}));
+  EXPECT_FALSE(apply(ReassignDoneRecord{1, {3, 2}, 4})) << "a leader of an older term";
+  EXPECT_TRUE(image_.topic("t")->partitions[0].reassigning());
+  EXPECT_TRUE(apply(ReassignDoneRecord{1, {3, 2}, 5}));
+  EXPECT_FALSE(image_.topic("t")->partitions[0].reassigning());
+  EXPECT_EQ(image_.topic("t")->partitions[0].assignment.replicas,
+            (std::vector<raft::NodeId>{3, 2}));
+}
+
 TEST_F(Image, IgnoresReassigningAnUnknownGroupOrToAnInvalidSet) {
   EXPECT_TRUE(apply(topic("t", {1})));
   EXPECT_FALSE(apply(ReassignRecord{7, {1}}));

@@ -76,7 +76,8 @@ rc::Gen<MetadataRecord> gen_record() {
     return MetadataRecord{ReassignRecord{*rc::gen::arbitrary<GroupId>(), *gen_replicas()}};
   });
   auto done = rc::gen::exec([] {
-    return MetadataRecord{ReassignDoneRecord{*rc::gen::arbitrary<GroupId>(), *gen_replicas()}};
+    return MetadataRecord{ReassignDoneRecord{*rc::gen::arbitrary<GroupId>(), *gen_replicas(),
+                                             *rc::gen::inRange<std::int32_t>(-1, 1 << 30)}};
   });
   return rc::gen::oneOf(broker, topic, remove, add, leader, reassign, done);
 }

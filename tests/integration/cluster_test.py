@@ -46,14 +46,27 @@ def free_ports(count):
 class Cluster:
     def __init__(self, settings=None):
         rpc_ports = free_ports(len(NODES))
-        voters = ",".join(f"{node}@127.0.0.1:{port}" for node, port in zip(NODES, rpc_ports))
+        self.voters = ",".join(f"{node}@127.0.0.1:{port}" for node, port in zip(NODES, rpc_ports))
+        self.settings = dict(settings or {})
         self.brokers = {}
         for node in NODES:
             self.brokers[node] = Broker(
                 name=f"node{node}", check_advertised=False,
-                settings={"node.id": node, "controller.quorum.voters": voters,
+                settings={"node.id": node, "controller.quorum.voters": self.voters,
                           "num.partitions": 1, "log.retention.check.interval.ms": 500,
-                          **(settings or {})})
+                          **self.settings})
+
+    def add_broker(self, node):
+        """Starts broker `node` outside the controller quorum (it follows the metadata log as a
+        learner and serves inter-broker RPC on its own port)."""
+        rpc_port = free_ports(1)[0]
+        self.brokers[node] = Broker(
+            name=f"node{node}", check_advertised=False,
+            settings={"node.id": node, "controller.quorum.voters": self.voters,
+                      "broker.rpc.listener": f"127.0.0.1:{rpc_port}",
+                      "num.partitions": 1, "log.retention.check.interval.ms": 500,
+                      **self.settings})
+        return self.brokers[node]
 
     def bootstrap(self):
         return ",".join(b.bootstrap for b in self.brokers.values() if b.running())

@@ -22,6 +22,8 @@ constexpr std::int32_t kPartitionsPerTopicMax = 1 << 16;
 constexpr std::uint32_t kApplyReadBytes = 1u << 20;
 constexpr io::Duration kAppendTimeout = io::Duration::s(10);
 constexpr io::Duration kRetryPause = io::Duration::ms(50);
+// How often the quorum's leader looks for registered brokers that do not follow its log yet.
+constexpr io::Duration kLearnersCheck = io::Duration::ms(200);
 
 ControllerAnswer refuse(ErrorCode code, std::string message) {
   return ControllerAnswer{code, std::move(message), -1};
@@ -254,6 +256,7 @@ io::Task<void> Controller::run() {
   tasks_.spawn(replica_->run());
   tasks_.spawn(apply_loop());
   tasks_.spawn(register_loop());
+  tasks_.spawn(learners_loop());
   co_await tasks_.join();
 }
 
@@ -297,6 +300,12 @@ io::Task<bool> Controller::apply_committed() {
     for (const OffsetRecord& record : *records) {
       if (record.offset < from || record.offset >= upper) continue;
       (void)image_.apply(record.record, record.offset);
+      // Brokers outside the quorum are reached at the RPC address they registered.
+      if (const auto* broker = std::get_if<BrokerRegistration>(&record.record);
+          broker != nullptr && broker->node_id != config_.node_id &&
+          !config_.controller_voters.contains(broker->node_id)) {
+        transport_.learn_peer(broker->node_id, io::Address{broker->rpc_host, broker->rpc_port});
+      }
     }
     applied_next_ = std::max(from + 1, end_of_batches(*bytes, from));
     if (on_applied_) on_applied_();
@@ -339,7 +348,7 @@ io::Task<void> Controller::register_loop() {
   const io::Address kafka = config_.advertised();
   self.host = kafka.host;
   self.port = kafka.port;
-  const io::Address rpc_address = config_.controller_voters.at(config_.node_id);
+  const io::Address rpc_address = config_.rpc_address();
   self.rpc_host = rpc_address.host;
   self.rpc_port = rpc_address.port;
   self.rack = config_.rack;
@@ -357,6 +366,32 @@ io::Task<void> Controller::register_loop() {
   }
 }
 
+// Adds each registered broker outside the quorum to the metadata log's Raft group as a learner,
+// one change at a time: it then receives and applies the log (and never votes).
+io::Task<void> Controller::learners_loop() {
+  while (!stopping_) {
+    co_await env_.clock().sleep(kLearnersCheck);
+    if (stopping_ || replica_->role() != raft::Role::kLeader) continue;
+    std::optional<raft::NodeId> missing;
+    for (const auto& [node, broker] : image_.brokers()) {
+      if (!config_.controller_voters.contains(node) &&
+          !replica_->core().configuration().contains(node)) {
+        missing = node;
+        break;
+      }
+    }
+    if (!missing) continue;
+    raft::ProposeOutcome added = co_await replica_->change_configuration(
+        raft::ConfigChange{raft::ConfigChangeKind::kAddLearner, *missing}, kAppendTimeout);
+    if (added.ok()) {
+      spdlog::info("metadata log: broker {} follows it as a learner", *missing);
+    } else {
+      spdlog::debug("metadata log: adding learner {}: {}", *missing,
+                    raft::replica_error_name(added.error));
+    }
+  }
+}
+
 io::Task<ControllerAnswer> Controller::submit(ControllerRequest request, io::Duration timeout) {
   const io::Instant deadline = env_.clock().now() + timeout;
   ControllerAnswer answer = refuse(ErrorCode::kRequestTimedOut, "no controller leader answered");
@@ -366,6 +401,12 @@ io::Task<ControllerAnswer> Controller::submit(ControllerRequest request, io::Dur
       answer = co_await lead(request);
     } else if (leader_now != raft::kNoNode) {
       answer = co_await forward(leader_now, request, deadline - env_.clock().now());
+    } else if (!config_.controller_voter() && !clients_.empty()) {
+      // A broker outside the quorum hears of its leader only once it follows the metadata log,
+      // which takes its registration: it asks the voters in turn; the leader among them answers.
+      auto voter =
+          std::next(clients_.begin(), static_cast<std::ptrdiff_t>(next_voter_++ % clients_.size()));
+      answer = co_await forward(voter->first, request, deadline - env_.clock().now());
     } else {
       answer = refuse(ErrorCode::kRequestTimedOut, "the controller quorum has no leader");
     }
@@ -609,6 +650,11 @@ ControllerAnswer Controller::check_proposed(const MetadataRecord& proposed,
       return invalid(ErrorCode::kInvalidReplicaAssignment,
                      "the partition's reassignment target is no longer that");
     }
+    if (done->leader_epoch < partition.leader_epoch) {
+      return invalid(ErrorCode::kFencedLeaderEpoch,
+                     "leader epoch " + std::to_string(done->leader_epoch) + " is not the latest (" +
+                         std::to_string(partition.leader_epoch) + ")");
+    }
     record = proposed;
     return ControllerAnswer{};
   }
@@ -622,9 +668,9 @@ ControllerAnswer Controller::check_proposed(const MetadataRecord& proposed,
     return ControllerAnswer{};
   }
   if (const auto* broker = std::get_if<BrokerRegistration>(&proposed)) {
-    if (!config_.controller_voters.contains(broker->node_id)) {
+    if (broker->node_id < 0 || broker->rpc_port == 0 || broker->rpc_host.empty()) {
       return invalid(ErrorCode::kInvalidRequest, "broker " + std::to_string(broker->node_id) +
-                                                     " is not in controller.quorum.voters");
+                                                     " registered without an RPC address");
     }
     auto it = image_.brokers().find(broker->node_id);
     if (it == image_.brokers().end() || it->second != *broker) record = proposed;

@@ -150,6 +150,7 @@ class Controller {
   io::Task<ControllerAnswer> append(const MetadataRecord& record);
   io::Task<void> apply_loop();
   io::Task<void> register_loop();
+  io::Task<void> learners_loop();
   // Applies committed records from applied_next_; returns false if a read failed.
   io::Task<bool> apply_committed();
 
@@ -165,6 +166,7 @@ class Controller {
   io::Mutex leading_;  // requests are checked and appended one at a time
   std::map<raft::NodeId, std::unique_ptr<rpc::RpcClient>> clients_;  // to the other voters
   std::uint64_t incarnation_ = 0;
+  std::size_t next_voter_ = 0;  // the voter a broker outside the quorum asks next
   bool stopping_ = false;
   io::TaskScope tasks_;  // last: destroyed first
 };

@@ -93,7 +93,7 @@ std::pair<wire::Body, flatbuffers::Offset<void>> encode_body(Builder& builder,
   if (const auto* r = std::get_if<ReassignDoneRecord>(&record)) {
     auto replicas = builder.CreateVector(r->replicas);
     return {wire::Body::ReassignDoneRecord,
-            wire::CreateReassignDoneRecord(builder, r->group, replicas).Union()};
+            wire::CreateReassignDoneRecord(builder, r->group, replicas, r->leader_epoch).Union()};
   }
   const auto* r = std::get_if<LeaderRecord>(&record);
   STRAND_ASSERT(r != nullptr, "every record kind is encoded");
@@ -238,7 +238,7 @@ io::Result<MetadataRecord> decode_body(const wire::MetadataRecord& in) {
       const wire::ReassignDoneRecord& r = *in.body_as_ReassignDoneRecord();
       io::Result<std::vector<raft::NodeId>> replicas = decode_replicas(r.replicas(), r.group());
       if (!replicas) return std::move(replicas).error();
-      return MetadataRecord{ReassignDoneRecord{r.group(), std::move(*replicas)}};
+      return MetadataRecord{ReassignDoneRecord{r.group(), std::move(*replicas), r.leader_epoch()}};
     }
     default:
       return corrupt("unknown or missing record kind");
@@ -420,6 +420,7 @@ bool apply_reassign_done(const ImageState& s, const ReassignDoneRecord& r) {
   if (partition == nullptr || !partition->reassigning() || partition->target != r.replicas) {
     return false;
   }
+  if (r.leader_epoch >= 0 && r.leader_epoch < partition->leader_epoch) return false;
   partition->assignment.replicas = r.replicas;
   partition->target.clear();
   partition->original.clear();

@@ -99,6 +99,10 @@ struct ReassignRecord {
 struct ReassignDoneRecord {
   GroupId group = 0;
   std::vector<raft::NodeId> replicas;
+  // The term of the leader that found the configuration at the target. Refused when the image
+  // knows a newer leader: a deposed leader's configuration may be behind the group's (its
+  // successor may have changed it since), and brokers delete replicas on this record's word.
+  std::int32_t leader_epoch = -1;
 
   friend bool operator==(const ReassignDoneRecord&, const ReassignDoneRecord&) = default;
 };

@@ -360,13 +360,24 @@ io::Task<void> PartitionManager::reassign_loop() {
 
 io::Task<void> PartitionManager::step_reassignment(std::uint64_t group,
                                                    std::vector<raft::NodeId> target) {
+  std::int32_t epoch = -1;
   {
     // Held across the change so that reconcile() does not close the replica under it.
     io::Mutex::Guard guard = co_await changing_.lock();
     auto it = replicas_.find(group);
     if (closing_ || it == replicas_.end()) co_return;
     raft::Replica& replica = *it->second.replica;
-    if (replica.role() != raft::Role::kLeader) co_return;
+    if (replica.role() != raft::Role::kLeader || replica.failed()) co_return;
+    // Only a leader the image knows of changes the configuration or reports it done: a deposed
+    // leader that still thinks it leads (cut off, or its replica failed) sees a configuration its
+    // successor may have changed since, and its report would have brokers delete replicas the
+    // group still counts (sim-scenarios/regressions.txt, cluster-learners.toml seed 188).
+    std::optional<MetadataImage::Located> located = controller_->image().locate(group);
+    if (!located) co_return;
+    const MetadataImage::PartitionState& partition =
+        located->topic->partitions.at(static_cast<std::size_t>(located->partition));
+    if (partition.leader_epoch != static_cast<std::int32_t>(replica.term())) co_return;
+    epoch = static_cast<std::int32_t>(replica.term());
     const raft::RaftCore& core = replica.core();
     const NextStep step = next_step(core.configuration(), target, config_.node_id);
     if (step.kind == NextStep::Kind::kChange) {
@@ -385,7 +396,7 @@ io::Task<void> PartitionManager::step_reassignment(std::uint64_t group,
     // The configuration is the target; once that is committed the replicas outside it may go.
     if (core.configuration_history().pending(core.commit_index())) co_return;
   }
-  MetadataRecord record = ReassignDoneRecord{group, std::move(target)};
+  MetadataRecord record = ReassignDoneRecord{group, std::move(target), epoch};
   ControllerAnswer answer = co_await controller_->submit(std::move(record), io::Duration::s(5));
   spdlog::info("reassignment of group {} done: {}", group,
                answer.ok() ? std::string("recorded") : answer.message);

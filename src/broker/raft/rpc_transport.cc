@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-
 namespace strand::raft {
 
 RpcTransport::RpcTransport(io::Env& env, std::map<NodeId, io::Address> peers,
@@ -11,9 +10,28 @@ RpcTransport::RpcTransport(io::Env& env, std::map<NodeId, io::Address> peers,
     : env_(env), options_(options) {
   for (auto& [id, address] : peers) {
     auto peer = std::make_unique<Peer>();
+    peer->address = address;
     peer->client = std::make_unique<rpc::RpcClient>(env_, std::move(address));
     peers_.emplace(id, std::move(peer));
   }
+}
+
+void RpcTransport::learn_peer(NodeId node, io::Address address) {
+  auto it = peers_.find(node);
+  if (it != peers_.end()) {
+    Peer& peer = *it->second;
+    const io::Address& current = peer.moved_to ? *peer.moved_to : peer.address;
+    if (current.host != address.host || current.port != address.port) {
+      peer.moved_to = std::move(address);
+    }
+    return;
+  }
+  auto peer = std::make_unique<Peer>();
+  peer->address = address;
+  peer->client = std::make_unique<rpc::RpcClient>(env_, std::move(address));
+  Peer* added = peer.get();
+  peers_.emplace(node, std::move(peer));
+  if (running_ && !stopping_) senders_.spawn(run_peer(added));
 }
 
 void RpcTransport::send(GroupId group, Message message) {
@@ -32,6 +50,7 @@ void RpcTransport::send(GroupId group, Message message) {
 }
 
 io::Task<void> RpcTransport::run() {
+  running_ = true;
   for (auto& [id, peer] : peers_) senders_.spawn(run_peer(peer.get()));
   co_await senders_.join();
 }
@@ -54,6 +73,11 @@ io::Task<void> RpcTransport::run_peer(Peer* peer) {
     for (std::size_t i = 0; i < count; ++i) {
       batch.push_back(std::move(peer->queue.front()));
       peer->queue.pop_front();
+    }
+    if (peer->moved_to) {
+      peer->address = std::move(*peer->moved_to);
+      peer->moved_to.reset();
+      peer->client = std::make_unique<rpc::RpcClient>(env_, peer->address);
     }
     const std::vector<std::byte> payload = encode_messages(batch);
     io::Result<std::vector<std::byte>> answer =

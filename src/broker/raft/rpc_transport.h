@@ -11,9 +11,10 @@
 #include <cstdint>
 #include <deque>
 #include <map>
-#include <unordered_map>
 #include <memory>
+#include <optional>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 #include "broker/raft/replica.h"
@@ -42,6 +43,9 @@ class RpcTransport final : public Transport {
 
   // Queues for the peer's sender; messages to unknown peers are dropped.
   void send(GroupId group, Message message) override;
+  // A new peer gets its sender (at once if run() is running); a known one at another address
+  // reconnects there between calls.
+  void learn_peer(NodeId node, io::Address address) override;
   // Runs one sender per peer until stop() (or until the frame is destroyed).
   io::Task<void> run();
   // The senders finish their call in flight (or its timeout) and end; queued messages are dropped.
@@ -52,6 +56,8 @@ class RpcTransport final : public Transport {
  private:
   struct Peer {
     std::unique_ptr<rpc::RpcClient> client;
+    io::Address address;
+    std::optional<io::Address> moved_to;  // the client is replaced before the next call
     std::deque<GroupMessage> queue;
     io::Condition queued;
   };
@@ -61,6 +67,7 @@ class RpcTransport final : public Transport {
   RpcTransportOptions options_;
   std::map<NodeId, std::unique_ptr<Peer>> peers_;
   std::uint64_t dropped_ = 0;
+  bool running_ = false;
   bool stopping_ = false;
   io::TaskScope senders_;  // last: destroyed first
 };

@@ -4,6 +4,7 @@
 
 #include "broker/raft/message_codec.h"
 #include "broker/raft/types.h"
+#include "io/network.h"
 
 namespace strand::raft {
 
@@ -13,6 +14,12 @@ class Transport {
   // Queues `message` for message.to. Never blocks and never fails: a message may be lost (Raft
   // retries what matters). AppendRequest entries carry their stored batches.
   virtual void send(GroupId group, Message message) = 0;
+  // A peer's address, learned from the cluster's metadata (a broker registered outside the
+  // controller quorum, or one that moved); later messages to `node` go there.
+  virtual void learn_peer(NodeId node, io::Address address) {
+    (void)node;
+    (void)address;
+  }
 };
 
 }  // namespace strand::raft
