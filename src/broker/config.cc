@@ -218,6 +218,17 @@ io::Result<void> BrokerConfig::set(std::string_view key, std::string_view value)
     return set_int<std::int64_t>(raft_election_timeout_ms, key, value, 10, 1ll << 31);
   } else if (key == "raft.heartbeat.interval.ms") {
     return set_int<std::int64_t>(raft_heartbeat_interval_ms, key, value, 1, 1ll << 31);
+  } else if (key == "auto.leader.rebalance.enable") {
+    if (value != "true" && value != "false") return invalid(key, value, "true or false");
+    auto_leader_rebalance_enable = value == "true";
+  } else if (key == "leader.imbalance.check.interval.seconds") {
+    io::Result<std::int64_t> seconds = parse_int<std::int64_t>(key, value, 1, 1ll << 31);
+    if (!seconds) return std::move(seconds).error();
+    leader_imbalance_check_interval_ms = *seconds * 1000;
+  } else if (key == "leader.imbalance.check.interval.ms") {  // not Kafka's: for tests
+    io::Result<std::int64_t> ms = parse_int<std::int64_t>(key, value, 1, 1ll << 40);
+    if (!ms) return std::move(ms).error();
+    leader_imbalance_check_interval_ms = *ms;
   } else if (key == "log.retention.check.interval.ms") {
     io::Result<std::int64_t> ms = parse_int<std::int64_t>(key, value, 1, kI64Max);
     if (!ms) return std::move(ms).error();

@@ -32,6 +32,8 @@ struct BrokerConfig {
   std::int64_t raft_election_timeout_ms = 500;                // raft.election.timeout.ms
   std::int64_t raft_heartbeat_interval_ms = 100;              // raft.heartbeat.interval.ms
   bool delete_topic_enable = true;                            // delete.topic.enable
+  bool auto_leader_rebalance_enable = true;                   // auto.leader.rebalance.enable
+  std::int64_t leader_imbalance_check_interval_ms = 300'000;  // leader.imbalance.check.interval.*
   std::int64_t retention_check_interval_ms = 300'000;         // log.retention.check.interval.ms
   std::int32_t socket_request_max_bytes = 100 * 1024 * 1024;  // socket.request.max.bytes
   std::int32_t message_max_bytes = 1'048'588;                 // message.max.bytes

@@ -4,8 +4,8 @@ loopback form the controller quorum; a topic of three partitions, replication fa
 idempotent confluent-kafka producer (acks=all) throughout. A fourth broker, started later outside
 the quorum (broker.rpc.listener), registers, follows the metadata log as a learner and shows in
 every client's metadata; `strand topics reassign --wait` moves one replica of each partition onto
-it, and kcat and kafka-python list it among the replicas; it is killed and restarted and catches
-up; a new topic with replication factor 4 is placed on all four brokers (and deleted, or it
+it, and kcat and kafka-python list it among the replicas; it is killed and restarted, and leads
+its partition again (the preferred replica, auto.leader.rebalance.enable); a new topic with replication factor 4 is placed on all four brokers (and deleted, or it
 would have nowhere to go). `strand brokers decommission 4 --wait` then moves every replica off it again. Every acknowledged record is read
 back at its offset, none twice, in order per partition. Prints how long each step took."""
 
@@ -27,7 +27,8 @@ NEW = 4
 
 def main():
     topic = unique_topic("growing")
-    cluster = Cluster()
+    # Leaders go back to their preferred replica within a second (auto.leader.rebalance.enable).
+    cluster = Cluster({"leader.imbalance.check.interval.ms": 1000})
     checks = Checks("grow")
     voter = lambda: next(b for n, b in cluster.brokers.items() if n in NODES and b.running())  # noqa: E731
     load = None
@@ -94,7 +95,11 @@ def main():
             wait_until(lambda: (lambda m: m is not None and topic in m.topics)(
                 partition_view(cluster.brokers[NEW].bootstrap)), 30,
                 "broker 4 to serve metadata again")
-            return f"back in {time.monotonic() - started:.1f} s"
+            back = time.monotonic() - started
+            wait_until(lambda: leaders(cluster.bootstrap(), topic).get(0) == NEW, 30,
+                       "partition 0 led by its preferred replica, broker 4, again")
+            return (f"back in {back:.1f} s; leads partition 0 (its preferred replica) again "
+                    f"{time.monotonic() - started:.1f} s after the restart")
         checks.run("broker 4 killed and restarted", restart_fourth)
 
         def wide_topic():
@@ -108,8 +113,10 @@ def main():
                 cluster.bootstrap(), wide).values()) and len(leaders(cluster.bootstrap(), wide))
                 == 2, 30, "both partitions led")
             admin.delete_topics([wide], operation_timeout=30)[wide].result(60)
-            wait_until(lambda: (lambda m: m is not None and wide not in m.topics)(
-                partition_view(cluster.bootstrap())), 30, f"{wide} to go")
+            # Every broker's metadata, not just one's: brokers apply the deletion one by one.
+            wait_until(lambda: all((lambda m: m is not None and wide not in m.topics)(
+                partition_view(b.bootstrap)) for b in cluster.brokers.values()), 30,
+                f"{wide} to go from every broker's metadata")
             return "replication factor 4 placed on all four brokers (then deleted)"
         checks.run("a new topic is placed on the fourth broker too", wide_topic)
 

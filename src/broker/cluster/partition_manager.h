@@ -238,6 +238,7 @@ class PartitionManager {
   // On the leader of each partition being reassigned: moves its Raft configuration one change
   // at a time toward the target, then reports the reassignment done to the controller.
   io::Task<void> reassign_loop();
+  io::Task<void> rebalance_loop();
   io::Task<void> step_reassignment(std::uint64_t group, std::vector<raft::NodeId> target);
   io::Task<void> tick_loop();
   io::Task<io::Result<void>> open_replica(storage::TopicPartition tp, std::uint64_t group,

@@ -143,6 +143,7 @@ void PartitionManager::start_cluster() {
   cluster_tasks_.spawn(reconcile_loop());
   cluster_tasks_.spawn(report_leaders_loop());
   cluster_tasks_.spawn(reassign_loop());
+  if (config_.auto_leader_rebalance_enable) cluster_tasks_.spawn(rebalance_loop());
   cluster_tasks_.spawn(tick_loop());
 }
 
@@ -331,6 +332,42 @@ io::Task<void> PartitionManager::report_leaders_loop() {
       } else if (!answer.ok()) {
         spdlog::debug("reporting leadership of group {}: {}", report.group, answer.message);
       }
+    }
+  }
+}
+
+// Kafka's auto.leader.rebalance.enable: every leader.imbalance.check.interval, a partition led by
+// another broker than its preferred replica (the first it lists) hands leadership back to it once
+// the preferred replica is an active voter holding the whole log, so leaders spread again after a
+// broker came back. Not while the partition moves, nor before the image records this leadership.
+io::Task<void> PartitionManager::rebalance_loop() {
+  const io::Duration interval = io::Duration::ms(config_.leader_imbalance_check_interval_ms);
+  while (!closing_) {
+    co_await env_.clock().sleep(interval);
+    for (auto& [group, hosted] : replicas_) {
+      if (closing_) co_return;
+      raft::Replica& replica = *hosted.replica;
+      if (replica.role() != raft::Role::kLeader || replica.failed()) continue;
+      std::optional<MetadataImage::Located> located = controller_->image().locate(group);
+      if (!located) continue;
+      const MetadataImage::PartitionState& partition =
+          located->topic->partitions.at(static_cast<std::size_t>(located->partition));
+      if (partition.reassigning() || partition.assignment.replicas.empty() ||
+          partition.leader_epoch != static_cast<std::int32_t>(replica.term())) {
+        continue;
+      }
+      const raft::NodeId preferred = partition.assignment.replicas.front();
+      const raft::RaftCore& core = replica.core();
+      if (preferred == config_.node_id || !core.configuration().is_voter(preferred)) continue;
+      const std::vector<raft::NodeId> active = core.active_voters();
+      const raft::Progress* progress = core.progress(preferred);
+      if (std::find(active.begin(), active.end(), preferred) == active.end() ||
+          progress == nullptr || progress->match_offset() < core.last_offset()) {
+        continue;
+      }
+      const raft::ReplicaError error = replica.transfer_leadership(preferred);
+      spdlog::info("{}-{}: leadership back to preferred replica {}: {}", hosted.tp.topic,
+                   hosted.tp.partition, preferred, raft::replica_error_name(error));
     }
   }
 }
