@@ -209,6 +209,10 @@ raft::ReplicaOptions replica_options(const BrokerConfig& config, const storage::
   options.raft.heartbeat_interval_ticks = 1;
   options.raft.election_timeout_ticks = static_cast<std::int32_t>(std::max<std::int64_t>(
       2, config.raft_election_timeout_ms / config.raft_heartbeat_interval_ms));
+  // An idle group heartbeats about twice per election timeout: a follower still hears from its
+  // leader in time after one lost heartbeat (and pre-vote turns away a campaign if it did not).
+  const std::int32_t timeout = options.raft.election_timeout_ticks;
+  options.raft.idle_heartbeat_interval_ticks = timeout >= 4 ? (timeout + 1) / 2 : 0;
   options.log = log;
   options.high_watermark_moved = high_watermark_moved;
   return options;

@@ -19,7 +19,8 @@ constexpr std::size_t kUnsyncedReadiesMax = 1 << 16;
 
 bool Config::valid() const {
   return self >= 0 && election_timeout_ticks >= 2 && heartbeat_interval_ticks >= 1 &&
-         heartbeat_interval_ticks < election_timeout_ticks && inflight_appends_max >= 1 &&
+         heartbeat_interval_ticks < election_timeout_ticks && idle_heartbeat_interval_ticks >= 0 &&
+         idle_heartbeat_interval_ticks < election_timeout_ticks && inflight_appends_max >= 1 &&
          append_entries_max >= 1 && append_entries_max <= kAppendEntriesLimit &&
          uncommitted_offsets_max >= 1 && learner_catch_up_lag_max >= 0;
 }
@@ -238,10 +239,21 @@ void RaftCore::tick_leader() {
       }
     }
   }
-  if (heartbeat_elapsed_ >= config_.heartbeat_interval_ticks) {
+  const std::int32_t interval = config_.idle_heartbeat_interval_ticks > 0 && idle()
+                                    ? config_.idle_heartbeat_interval_ticks
+                                    : config_.heartbeat_interval_ticks;
+  if (heartbeat_elapsed_ >= interval) {
     heartbeat_elapsed_ = 0;
     broadcast_heartbeat();
   }
+}
+
+bool RaftCore::idle() const {
+  if (transfer_target_ || commit_announced_ != commit_index_) return false;
+  for (const auto& [peer, progress] : progress_) {
+    if (progress.match_offset() != log_.last_offset()) return false;
+  }
+  return true;
 }
 
 bool RaftCore::in_lease() const {

@@ -49,6 +49,10 @@ struct Config {
   // after election_timeout_ticks.
   std::int32_t election_timeout_ticks = 10;
   std::int32_t heartbeat_interval_ticks = 2;  // < election_timeout_ticks
+  // While the group is idle (every peer holds the leader's whole log and was told its commit
+  // index, no transfer under way) heartbeats go out this seldom instead, so that thousands of
+  // idle partitions cost less; 0: always heartbeat_interval_ticks. < election_timeout_ticks.
+  std::int32_t idle_heartbeat_interval_ticks = 0;
   bool pre_vote = true;
   // Also enables the lease: a node that heard from a leader within election_timeout_ticks
   // ignores (pre)vote requests not started by a leadership transfer.
@@ -230,6 +234,7 @@ class RaftCore {
   void tick_follower();
   void tick_leader();
   bool in_lease() const;
+  bool idle() const;
   bool promotable() const;
   void reset_election_timeout();
   void send(Message message);
@@ -286,6 +291,7 @@ class RaftCore {
   std::int32_t election_elapsed_ = 0;   // ticks since the leader was heard (leader: since the
                                         // last check-quorum)
   std::int32_t heartbeat_elapsed_ = 0;  // leader: ticks since the last heartbeat
+  Offset commit_announced_ = -1;        // leader: the commit index its last heartbeats carried
   bool rejoining_ = false;
   std::int32_t randomized_election_timeout_ = 0;
   std::int64_t ticks_ = 0;  // every tick() so far

@@ -38,6 +38,7 @@ void RaftCore::broadcast_append() {
 }
 
 void RaftCore::broadcast_heartbeat() {
+  commit_announced_ = commit_index_;
   for (auto& [peer, progress] : progress_) {
     progress.on_heartbeat_interval();
     const HeartbeatRequest heartbeat{commit_index_, progress.match_offset()};
