@@ -68,6 +68,11 @@ class Cluster:
                       **self.settings})
         return self.brokers[node]
 
+    def wait_registered(self):
+        """Waits until Metadata lists every voter."""
+        wait_until(lambda: (lambda m: m is not None and len(m.brokers) == len(NODES))(
+            partition_view(self.bootstrap())), 30, f"{len(NODES)} registered brokers")
+
     def bootstrap(self):
         return ",".join(b.bootstrap for b in self.brokers.values() if b.running())
 
@@ -115,9 +120,9 @@ def leaders(bootstrap, topic):
     return {p.id: p.leader for p in metadata.topics[topic].partitions.values()}
 
 
-def all_led(bootstrap, topic):
+def all_led(bootstrap, topic, partitions=PARTITIONS):
     found = leaders(bootstrap, topic)
-    if len(found) == PARTITIONS and all(leader in NODES for leader in found.values()):
+    if len(found) == partitions and all(leader in NODES for leader in found.values()):
         return found
     return None
 

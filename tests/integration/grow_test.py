@@ -17,7 +17,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from kafka import KafkaConsumer
 
 from broker_fixture import Checks, unique_topic, wait_until
-from cluster_test import NODES, Cluster, Load, check_acked_read_back, leaders, partition_view
+from cluster_test import (NODES, Cluster, Load, all_led, check_acked_read_back, leaders,
+                          partition_view)
 from reassign_test import replica_files, replicas_by_kcat
 from strand_cli_test import strand
 
@@ -34,14 +35,12 @@ def main():
     load = None
     try:
         def create():
-            wait_until(lambda: (lambda m: m is not None and len(m.brokers) == len(NODES))(
-                partition_view(cluster.bootstrap())), 30, "three registered brokers")
+            cluster.wait_registered()
             admin = AdminClient({"bootstrap.servers": cluster.bootstrap()})
             admin.create_topics([NewTopic(topic, PARTITIONS, 3)], operation_timeout=30)[
                 topic].result(60)
-            wait_until(lambda: len(leaders(cluster.bootstrap(), topic)) == PARTITIONS and all(
-                leader in NODES for leader in leaders(cluster.bootstrap(), topic).values()),
-                30, "every partition led")
+            wait_until(lambda: all_led(cluster.bootstrap(), topic, PARTITIONS), 30,
+                       "every partition led")
             return "three partitions on brokers 1, 2, 3"
         checks.run("create a topic with replication factor 3", create)
 

@@ -23,7 +23,7 @@ from kafka import KafkaConsumer
 from kafka import TopicPartition as KafkaTopicPartition
 
 from broker_fixture import Checks, unique_topic, wait_until
-from cluster_test import NODES, Cluster, Load, check_acked_read_back, leaders, partition_view
+from cluster_test import Cluster, Load, all_led, check_acked_read_back, leaders
 from strand_cli_test import strand
 
 PARTITIONS = 3
@@ -63,14 +63,12 @@ def main():
     any_broker = lambda: next(b for b in cluster.brokers.values() if b.running())  # noqa: E731
     try:
         def create():
-            wait_until(lambda: (lambda m: m is not None and len(m.brokers) == len(NODES))(
-                partition_view(cluster.bootstrap())), 30, "three registered brokers")
+            cluster.wait_registered()
             admin = AdminClient({"bootstrap.servers": cluster.bootstrap()})
             new = NewTopic(topic, PARTITIONS, replica_assignment=[[1], [2], [3]])
             admin.create_topics([new], operation_timeout=30)[topic].result(60)
-            wait_until(lambda: len(leaders(cluster.bootstrap(), topic)) == PARTITIONS and all(
-                leader in NODES for leader in leaders(cluster.bootstrap(), topic).values()),
-                30, "every partition led")
+            wait_until(lambda: all_led(cluster.bootstrap(), topic, PARTITIONS), 30,
+                       "every partition led")
             wait_until(lambda: replicas_by_kcat(cluster, topic) == {0: [1], 1: [2], 2: [3]}, 30,
                        "kcat to list replicas [1], [2], [3]")
             return "replicas [1], [2], [3]"

@@ -378,8 +378,7 @@ io::Task<void> Controller::learners_loop() {
     if (stopping_ || replica_->role() != raft::Role::kLeader) continue;
     std::optional<raft::NodeId> missing;
     for (const auto& [node, broker] : image_.brokers()) {
-      if (!config_.controller_voters.contains(node) &&
-          !replica_->core().configuration().contains(node)) {
+      if (!replica_->core().configuration().contains(node)) {
         missing = node;
         break;
       }

@@ -492,4 +492,10 @@ std::optional<MetadataImage::Located> MetadataImage::locate(GroupId group) const
   return Located{state, it->second.second};
 }
 
+const MetadataImage::PartitionState* MetadataImage::partition(GroupId group) const {
+  std::optional<Located> located = locate(group);
+  if (!located) return nullptr;
+  return &located->topic->partitions.at(static_cast<std::size_t>(located->partition));
+}
+
 }  // namespace strand::cluster

@@ -172,6 +172,8 @@ class MetadataImage {
     std::int32_t partition = 0;
   };
   std::optional<Located> locate(GroupId group) const;
+  // The state of the partition that Raft group `group` replicates, or null.
+  const PartitionState* partition(GroupId group) const;
   // One beyond the largest group id ever used (1 on an empty image): ids are never reused, so a
   // deleted topic's replicas can't be mistaken for a new one's.
   GroupId next_group() const { return next_group_; }

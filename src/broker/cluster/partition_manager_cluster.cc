@@ -98,6 +98,12 @@ io::Task<io::Result<void>> clear_replica_directory(io::FileSystem& fs,
   co_return co_await fs.sync_dir(directory);
 }
 
+// Whether the image records this replica's current leadership (a LeaderRecord of its term).
+bool leadership_recorded(const raft::Replica& replica,
+                         const MetadataImage::PartitionState& partition) {
+  return partition.leader_epoch == static_cast<std::int32_t>(replica.term());
+}
+
 }  // namespace
 
 void PartitionManager::use_cluster(Controller& controller, raft::Transport& transport,
@@ -312,11 +318,9 @@ io::Task<void> PartitionManager::report_leaders_loop() {
     for (auto& [group, hosted] : replicas_) {
       const raft::Replica& replica = *hosted.replica;
       if (replica.role() != raft::Role::kLeader || replica.term() <= hosted.reported_term) continue;
-      std::optional<MetadataImage::Located> located = controller_->image().locate(group);
-      if (!located) continue;
-      const MetadataImage::PartitionState& known =
-          located->topic->partitions.at(static_cast<std::size_t>(located->partition));
-      if (known.leader == config_.node_id && known.leader_epoch >= replica.term()) {
+      const MetadataImage::PartitionState* known = controller_->image().partition(group);
+      if (known == nullptr) continue;
+      if (known->leader == config_.node_id && known->leader_epoch >= replica.term()) {
         hosted.reported_term = replica.term();
         continue;
       }
@@ -348,15 +352,12 @@ io::Task<void> PartitionManager::rebalance_loop() {
       if (closing_) co_return;
       raft::Replica& replica = *hosted.replica;
       if (replica.role() != raft::Role::kLeader || replica.failed()) continue;
-      std::optional<MetadataImage::Located> located = controller_->image().locate(group);
-      if (!located) continue;
-      const MetadataImage::PartitionState& partition =
-          located->topic->partitions.at(static_cast<std::size_t>(located->partition));
-      if (partition.reassigning() || partition.assignment.replicas.empty() ||
-          partition.leader_epoch != static_cast<std::int32_t>(replica.term())) {
+      const MetadataImage::PartitionState* partition = controller_->image().partition(group);
+      if (partition == nullptr || partition->reassigning() ||
+          partition->assignment.replicas.empty() || !leadership_recorded(replica, *partition)) {
         continue;
       }
-      const raft::NodeId preferred = partition.assignment.replicas.front();
+      const raft::NodeId preferred = partition->assignment.replicas.front();
       const raft::RaftCore& core = replica.core();
       if (preferred == config_.node_id || !core.configuration().is_voter(preferred)) continue;
       const std::vector<raft::NodeId> active = core.active_voters();
@@ -382,11 +383,10 @@ io::Task<void> PartitionManager::reassign_loop() {
     std::vector<Work> work;
     for (auto& [group, hosted] : replicas_) {
       if (hosted.replica->role() != raft::Role::kLeader) continue;
-      std::optional<MetadataImage::Located> located = controller_->image().locate(group);
-      if (!located) continue;
-      const MetadataImage::PartitionState& partition =
-          located->topic->partitions.at(static_cast<std::size_t>(located->partition));
-      if (partition.reassigning()) work.push_back(Work{group, partition.target});
+      const MetadataImage::PartitionState* partition = controller_->image().partition(group);
+      if (partition != nullptr && partition->reassigning()) {
+        work.push_back(Work{group, partition->target});
+      }
     }
     for (Work& item : work) {
       if (closing_) co_return;
@@ -409,12 +409,9 @@ io::Task<void> PartitionManager::step_reassignment(std::uint64_t group,
     // leader that still thinks it leads (cut off, or its replica failed) sees a configuration its
     // successor may have changed since, and its report would have brokers delete replicas the
     // group still counts (sim-scenarios/regressions.txt, cluster-learners.toml seed 188).
-    std::optional<MetadataImage::Located> located = controller_->image().locate(group);
-    if (!located) co_return;
-    const MetadataImage::PartitionState& partition =
-        located->topic->partitions.at(static_cast<std::size_t>(located->partition));
-    if (partition.leader_epoch != static_cast<std::int32_t>(replica.term())) co_return;
-    epoch = static_cast<std::int32_t>(replica.term());
+    const MetadataImage::PartitionState* partition = controller_->image().partition(group);
+    if (partition == nullptr || !leadership_recorded(replica, *partition)) co_return;
+    epoch = partition->leader_epoch;
     const raft::RaftCore& core = replica.core();
     const NextStep step = next_step(core.configuration(), target, config_.node_id);
     if (step.kind == NextStep::Kind::kChange) {

@@ -8,20 +8,14 @@ namespace strand::raft {
 RpcTransport::RpcTransport(io::Env& env, std::map<NodeId, io::Address> peers,
                            RpcTransportOptions options)
     : env_(env), options_(options) {
-  for (auto& [id, address] : peers) {
-    auto peer = std::make_unique<Peer>();
-    peer->address = address;
-    peer->client = std::make_unique<rpc::RpcClient>(env_, std::move(address));
-    peers_.emplace(id, std::move(peer));
-  }
+  for (auto& [id, address] : peers) learn_peer(id, std::move(address));
 }
 
 void RpcTransport::learn_peer(NodeId node, io::Address address) {
   auto it = peers_.find(node);
   if (it != peers_.end()) {
     Peer& peer = *it->second;
-    const io::Address& current = peer.moved_to ? *peer.moved_to : peer.address;
-    if (current.host != address.host || current.port != address.port) {
+    if ((peer.moved_to ? *peer.moved_to : peer.address) != address) {
       peer.moved_to = std::move(address);
     }
     return;
