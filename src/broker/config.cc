@@ -221,6 +221,10 @@ io::Result<void> BrokerConfig::set(std::string_view key, std::string_view value)
   } else if (key == "auto.leader.rebalance.enable") {
     if (value != "true" && value != "false") return invalid(key, value, "true or false");
     auto_leader_rebalance_enable = value == "true";
+  } else if (key == "broker.session.timeout.ms") {
+    io::Result<std::int64_t> ms = parse_int<std::int64_t>(key, value, 100, 1ll << 31);
+    if (!ms) return std::move(ms).error();
+    broker_session_timeout_ms = *ms;
   } else if (key == "leader.imbalance.check.interval.seconds") {
     io::Result<std::int64_t> seconds = parse_int<std::int64_t>(key, value, 1, 1ll << 31);
     if (!seconds) return std::move(seconds).error();
@@ -324,6 +328,14 @@ io::Result<void> BrokerConfig::validate() const {
   if (rpc_listen && same(*rpc_listen, listen)) {
     return io::Error{io::ErrorKind::kInvalid, "broker.rpc.listener " + rpc_listen->to_string() +
                                                   " is the Kafka listener's address"};
+  }
+  // Liveness is judged from the metadata log's Raft heartbeats: a session shorter than an
+  // election timeout would fence brokers that are merely between two heartbeats.
+  if (broker_session_timeout_ms < 2 * raft_election_timeout_ms) {
+    return io::Error{io::ErrorKind::kInvalid, "broker.session.timeout.ms " +
+                                                  std::to_string(broker_session_timeout_ms) +
+                                                  " is below twice raft.election.timeout.ms (" +
+                                                  std::to_string(raft_election_timeout_ms) + ")"};
   }
   return io::ok();
 }

@@ -26,11 +26,14 @@ struct BrokerConfig {
   std::int16_t default_replication_factor = 1;    // default.replication.factor
   // A cluster: the controller quorum's voters, node id -> their inter-broker (RPC) address, in
   // Kafka's "1@host:port,2@host:port" form. Empty: a single node that needs no quorum.
-  std::map<std::int32_t, io::Address> controller_voters;      // controller.quorum.voters
-  std::string rack;                                           // broker.rack
-  std::int16_t min_insync_replicas = 1;                       // min.insync.replicas
-  std::int64_t raft_election_timeout_ms = 500;                // raft.election.timeout.ms
-  std::int64_t raft_heartbeat_interval_ms = 100;              // raft.heartbeat.interval.ms
+  std::map<std::int32_t, io::Address> controller_voters;  // controller.quorum.voters
+  std::string rack;                                       // broker.rack
+  std::int16_t min_insync_replicas = 1;                   // min.insync.replicas
+  std::int64_t raft_election_timeout_ms = 500;            // raft.election.timeout.ms
+  std::int64_t raft_heartbeat_interval_ms = 100;          // raft.heartbeat.interval.ms
+  // A broker the controller quorum's leader has not heard from this long is fenced: Metadata
+  // leaves it out and no new replica is placed on it (Kafka's name and default).
+  std::int64_t broker_session_timeout_ms = 9000;              // broker.session.timeout.ms
   bool delete_topic_enable = true;                            // delete.topic.enable
   bool auto_leader_rebalance_enable = true;                   // auto.leader.rebalance.enable
   std::int64_t leader_imbalance_check_interval_ms = 300'000;  // leader.imbalance.check.interval.*

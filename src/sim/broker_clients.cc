@@ -399,6 +399,11 @@ void sample_leaders(BrokerRun& run) {
     Broker* broker = run.live_brokers[index];
     if (broker == nullptr) continue;
     const std::int32_t node = run.broker_configs[index].node_id;
+    if (const cluster::Controller* controller = broker->partitions().controller()) {
+      for (const auto& [id, registration] : controller->image().brokers()) {
+        if (controller->image().fenced(id)) run.fencing.ever_fenced.insert(id);
+      }
+    }
     for (std::uint32_t topic = 0; topic < options.topics_count; ++topic) {
       for (std::int32_t p = 0; p < options.partitions_count; ++p) {
         const storage::TopicPartition tp{topic_name(topic), p};

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,12 @@ struct BrokerRun {
     std::uint64_t left = 0;      // still in progress when last listed
     bool all_done = false;       // none in progress within the bound after the heal
   } reassignments;
+  struct Fencing {
+    std::set<std::int32_t> ever_fenced;  // brokers some live broker's image showed fenced
+    std::size_t listed = 0;              // brokers in the last Metadata answer after the heal
+    bool all_listed = false;             // every broker listed (none fenced) within the bound
+    io::Duration listed_after;           // how long after the wind-down that took
+  } fencing;
 };
 
 // The broker node's program: starts a Broker on the node's disk and serves until the node
@@ -97,6 +104,9 @@ io::Task<void> run_reassigner(io::Env* env, BrokerRun* run);
 // Lists the moves in progress until there are none (run.reassignments.all_done) or `bound`
 // passed.
 io::Task<void> await_reassignments(io::Env* env, BrokerRun* run, io::Duration bound);
+// Asks for Metadata until it lists every broker (run.fencing.all_listed: none is fenced any more)
+// or `bound` passed.
+io::Task<void> await_brokers_listed(io::Env* env, BrokerRun* run, io::Duration bound);
 
 // Reads every partition from its log start to its high watermark into the history (reader
 // kReadback) and sets history.readback_done.

@@ -1,6 +1,7 @@
 // The broker scenario's operator: moves partitions between brokers during the fault phase
 // (AlterPartitionReassignments through src/client, as kafka-reassign-partitions would), and after
-// the heal waits for every move to finish.
+// the heal waits for every move to finish; and the auditor that waits for every broker to be
+// listed (unfenced) again.
 #include <algorithm>
 #include <memory>
 #include <string>
@@ -73,6 +74,28 @@ io::Task<void> await_reassignments(io::Env* env, BrokerRun* run, io::Duration bo
       run->reassignments.left = moving->size();
       if (moving->empty()) {
         run->reassignments.all_done = true;
+        co_return;
+      }
+    }
+    co_await env->clock().sleep(Duration::ms(250));
+  }
+}
+
+io::Task<void> await_brokers_listed(io::Env* env, BrokerRun* run, io::Duration bound) {
+  const io::Instant begin = run->world->now();
+  const io::Instant deadline = begin + bound;
+  std::string name = "fencing-auditor";
+  std::unique_ptr<client::Client> client =
+      co_await connect_sim_client(env, run, std::move(name), deadline);
+  if (!client) co_return;
+  for (std::uint64_t round = 0; round < kRoundsMax && run->world->now() < deadline; ++round) {
+    io::Result<client::ClusterMetadata> metadata =
+        co_await client->metadata(std::vector<std::string>{}, false);
+    if (metadata) {
+      run->fencing.listed = metadata->brokers.size();
+      if (metadata->brokers.size() == run->options->nodes_count) {
+        run->fencing.all_listed = true;
+        run->fencing.listed_after = run->world->now() - begin;
         co_return;
       }
     }

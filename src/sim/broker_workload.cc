@@ -248,6 +248,12 @@ bool run_phases(SimWorld& world, BrokerRun& run, Nodes& nodes, BrokerFaultCounts
         options.liveness_bound + io::Duration::s(10));
     (void)awaited;  // run.reassignments.all_done says whether they finished
   }
+  if (within && options.nodes_count > 1) {
+    io::Result<void> listed = world.run_task(
+        *nodes.auditor, await_brokers_listed(&nodes.auditor->env(), &run, options.liveness_bound),
+        options.liveness_bound + io::Duration::s(10));
+    (void)listed;  // run.fencing.all_listed says whether every broker was listed in time
+  }
   if (within) {
     io::Result<void> read =
         world.run_task(*nodes.auditor, read_back(&nodes.auditor->env(), &run), kReadbackLimit);
@@ -452,6 +458,22 @@ BrokerWorkloadReport run_broker_workload(std::uint64_t seed, const BrokerWorkloa
                (run.reassignments.all_done
                     ? std::string("none left after the heal")
                     : std::to_string(run.reassignments.left) + " still moving after " +
+                          std::to_string(options.liveness_bound.count_ms()) + " ms")});
+    }
+    if (options.nodes_count > 1) {
+      std::string fenced;
+      for (std::int32_t node : run.fencing.ever_fenced) {
+        fenced += (fenced.empty() ? "" : ",") + std::to_string(node);
+      }
+      report.checks.push_back(
+          {"brokers_unfenced", run.fencing.all_listed,
+           "brokers ever fenced: " + (fenced.empty() ? std::string("none") : fenced) + "; " +
+               (run.fencing.all_listed
+                    ? "all " + std::to_string(options.nodes_count) + " listed " +
+                          std::to_string(run.fencing.listed_after.count_ms()) +
+                          " ms after the wind-down"
+                    : "Metadata listed " + std::to_string(run.fencing.listed) + " of " +
+                          std::to_string(options.nodes_count) + " brokers after " +
                           std::to_string(options.liveness_bound.count_ms()) + " ms")});
     }
     report.checks.push_back({"event_budget", within,

@@ -50,6 +50,26 @@ TEST_F(Image, BrokerReRegistrationReplacesTheEntry) {
   EXPECT_EQ(image_.applied_offset(), 2);
 }
 
+TEST_F(Image, FencingAppliesToRegisteredBrokersAndARegistrationUnfences) {
+  EXPECT_TRUE(apply(broker(1)));
+  EXPECT_TRUE(apply(broker(2)));
+  EXPECT_TRUE(apply(broker(3)));
+  EXPECT_FALSE(apply(BrokerFenceRecord{7, true}));   // not registered
+  EXPECT_FALSE(apply(BrokerFenceRecord{2, false}));  // not fenced: nothing changes
+  EXPECT_TRUE(apply(BrokerFenceRecord{2, true}));
+  EXPECT_TRUE(image_.fenced(2));
+  EXPECT_FALSE(image_.fenced(1));
+  EXPECT_FALSE(apply(BrokerFenceRecord{2, true}));  // already fenced
+  EXPECT_EQ(image_.unfenced_brokers(), (std::vector<raft::NodeId>{1, 3}));
+  EXPECT_EQ(image_.brokers().size(), 3u);  // still registered
+  EXPECT_TRUE(apply(BrokerFenceRecord{3, true}));
+  EXPECT_TRUE(apply(BrokerFenceRecord{2, false}));
+  EXPECT_EQ(image_.unfenced_brokers(), (std::vector<raft::NodeId>{1, 2}));
+  EXPECT_TRUE(apply(broker(3, "", 2)));  // restarted: registers again
+  EXPECT_FALSE(image_.fenced(3));
+  EXPECT_EQ(image_.unfenced_brokers(), (std::vector<raft::NodeId>{1, 2, 3}));
+}
+
 TEST_F(Image, TopicRecordCreatesTheTopicAndAdvancesNextGroup) {
   EXPECT_TRUE(apply(topic("t", {1, 2, 5})));
   const MetadataImage::TopicState* t = image_.topic("t");

@@ -79,7 +79,11 @@ rc::Gen<MetadataRecord> gen_record() {
     return MetadataRecord{ReassignDoneRecord{*rc::gen::arbitrary<GroupId>(), *gen_replicas(),
                                              *rc::gen::inRange<std::int32_t>(-1, 1 << 30)}};
   });
-  return rc::gen::oneOf(broker, topic, remove, add, leader, reassign, done);
+  auto fence = rc::gen::exec([] {
+    return MetadataRecord{BrokerFenceRecord{*rc::gen::inRange<raft::NodeId>(0, 1 << 30),
+                                            *rc::gen::arbitrary<bool>()}};
+  });
+  return rc::gen::oneOf(broker, topic, remove, add, leader, reassign, done, fence);
 }
 
 // ---- encode / decode ----

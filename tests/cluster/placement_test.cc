@@ -142,6 +142,23 @@ TEST(Placement, FailsWithTooFewBrokers) {
       << placed.error().message;
 }
 
+TEST(Placement, FencedBrokersGetNoReplicas) {
+  MetadataImage image = image_with_brokers({"", "", "", ""});
+  EXPECT_TRUE(image.apply(BrokerFenceRecord{1, true}, 10));
+  const Placement placed = place(image, 0, 12, 3);
+  ASSERT_EQ(placed.size(), 12u);
+  for (const std::vector<raft::NodeId>& replicas : placed) {
+    EXPECT_EQ(std::count(replicas.begin(), replicas.end(), 1), 0);
+  }
+  expect_distinct(placed, 3);
+  EXPECT_TRUE(image.apply(BrokerFenceRecord{2, true}, 11));
+  io::Result<Placement> refused = place_replicas(image, 0, 1, 3);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("2 registered brokers not fenced (2 fenced)"),
+            std::string::npos)
+      << refused.error().message;
+}
+
 TEST(Placement, FailsWithoutReplicasOrWithBadIndexes) {
   const MetadataImage image = image_with_brokers({"", ""});
   EXPECT_EQ(place_replicas(image, 0, 1, 0).error().kind, io::ErrorKind::kInvalid);

@@ -10,8 +10,11 @@ control batch takes an offset, which consumers skip, as they skip Kafka's transa
 and every partition's replicas and leader before and after. Then all three stop cleanly (SIGTERM)
 and start again with every record in place; a topic with a short retention.ms loses its old
 segments; with two brokers of three killed, acks=all is refused (NOT_ENOUGH_REPLICAS or
-NOT_LEADER_OR_FOLLOWER) within seconds rather than left hanging. Prints the failover time: from the
-kill to the first acknowledgement by a partition the killed broker led."""
+NOT_LEADER_OR_FOLLOWER) within seconds rather than left hanging. A broker down longer than
+broker.session.timeout.ms (3 s here) is fenced: kafka-python and kcat no longer list it, a topic
+needing three replicas is refused and one needing two avoids it; once restarted it is listed again.
+Prints the failover time: from the kill to the first acknowledgement by a partition the killed
+broker led."""
 
 import socket
 import subprocess
@@ -31,6 +34,7 @@ NODES = (1, 2, 3)
 PARTITIONS = 6
 REPLICATION = 3
 DOWN_S = 2.0
+SESSION_MS = 3000  # broker.session.timeout.ms: longer than DOWN_S, so the kills fence nobody
 
 
 def free_ports(count):
@@ -265,7 +269,7 @@ def check_acked_read_back(bootstrap, topic, load, partitions=PARTITIONS):
 
 def main():
     topic = unique_topic("replicated")
-    cluster = Cluster()
+    cluster = Cluster(settings={"broker.session.timeout.ms": SESSION_MS})
     checks = Checks("cluster")
     try:
         def registered():
@@ -384,6 +388,51 @@ def main():
             return f"{type(refused).__name__} after {elapsed:.2f} s"
         checks.run("acks=all without a quorum is refused, not left hanging",
                    no_quorum_is_an_error_not_a_hang)
+
+        def fenced_after_the_session():
+            metadata = wait_until(lambda: partition_view(cluster.bootstrap()), 30, "metadata")
+            victim = next(node for node in NODES if node != metadata.controller_id)
+            down_at = time.monotonic()
+            cluster.brokers[victim].kill()
+
+            def listed_by_kafka_python():
+                consumer = KafkaConsumer(bootstrap_servers=cluster.bootstrap(),
+                                         request_timeout_ms=10000, api_version_auto_timeout_ms=10000)
+                try:
+                    consumer.topics()  # a fresh metadata answer
+                    return {b.nodeId for b in consumer._client.cluster.brokers()}
+                finally:
+                    consumer.close()
+            survivors = set(NODES) - {victim}
+            wait_until(lambda: listed_by_kafka_python() == survivors, 30,
+                       f"kafka-python to list only {sorted(survivors)}")
+            fenced_s = time.monotonic() - down_at
+            assert fenced_s >= SESSION_MS / 1000 - 0.5, f"fenced after only {fenced_s:.2f} s"
+            alive = cluster.brokers[survivors.pop()]
+            listing = subprocess.run(["kcat", "-b", alive.bootstrap, "-L", "-m", "10"],
+                                     capture_output=True, text=True, timeout=30)
+            assert listing.returncode == 0 and "2 brokers:" in listing.stdout, listing.stdout
+
+            admin = AdminClient({"bootstrap.servers": cluster.bootstrap()})
+            too_wide, narrow = unique_topic("too-wide"), unique_topic("narrow")
+            try:
+                admin.create_topics([NewTopic(too_wide, 1, 3)], operation_timeout=30)[
+                    too_wide].result(60)
+                raise AssertionError("a topic with 3 replicas was created on 2 live brokers")
+            except KafkaException as error:
+                assert "INVALID_REPLICATION_FACTOR" in str(error), str(error)
+            admin.create_topics([NewTopic(narrow, 4, 2)], operation_timeout=30)[narrow].result(60)
+            placed = wait_until(lambda: (lambda m: m.topics.get(narrow))(
+                partition_view(cluster.bootstrap())), 30, "the new topic in metadata")
+            on_victim = [p.id for p in placed.partitions.values() if victim in p.replicas]
+            assert not on_victim, f"partitions {on_victim} placed on fenced broker {victim}"
+
+            cluster.brokers[victim].restart()
+            wait_until(lambda: listed_by_kafka_python() == set(NODES), 30,
+                       "kafka-python to list all three again")
+            return f"node {victim} fenced {fenced_s:.1f} s after its kill, listed again on restart"
+        checks.run("a broker down past broker.session.timeout.ms is fenced, then back",
+                   fenced_after_the_session)
 
         checks.run("no broker crashed", cluster.assert_no_crash)
     finally:

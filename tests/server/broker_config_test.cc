@@ -64,5 +64,18 @@ TEST(BrokerConfig, ABrokerOutsideTheQuorumNeedsItsOwnRpcAddress) {
   EXPECT_FALSE(garbled.set("broker.rpc.listener", "no-port").ok());
 }
 
+TEST(BrokerConfig, TheSessionTimeoutSpansTwoElectionTimeouts) {
+  BrokerConfig config = cluster_node(1);
+  EXPECT_EQ(config.broker_session_timeout_ms, 9000);  // Kafka's default
+  ASSERT_TRUE(config.set("broker.session.timeout.ms", "1000").ok());
+  EXPECT_EQ(refusal(config), "");  // the election timeout is 500 ms
+  ASSERT_TRUE(config.set("raft.election.timeout.ms", "600").ok());
+  EXPECT_NE(refusal(config).find("broker.session.timeout.ms 1000 is below twice"),
+            std::string::npos)
+      << refusal(config);
+  EXPECT_FALSE(config.set("broker.session.timeout.ms", "99").ok());
+  EXPECT_FALSE(config.set("broker.session.timeout.ms", "soon").ok());
+}
+
 }  // namespace
 }  // namespace strand

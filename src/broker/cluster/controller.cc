@@ -261,6 +261,7 @@ io::Task<void> Controller::run() {
   tasks_.spawn(apply_loop());
   tasks_.spawn(register_loop());
   tasks_.spawn(learners_loop());
+  tasks_.spawn(liveness_loop());
   co_await tasks_.join();
 }
 
@@ -395,6 +396,56 @@ io::Task<void> Controller::learners_loop() {
   }
 }
 
+bool Controller::heard_within_session(raft::NodeId node) const {
+  const raft::RaftCore& core = replica_->core();
+  const raft::Progress* progress = core.progress(node);
+  if (progress == nullptr || progress->heard_at_tick < 0) return false;
+  const std::int64_t ticks = core.ticks() - progress->heard_at_tick;
+  return ticks * config_.raft_heartbeat_interval_ms <= config_.broker_session_timeout_ms;
+}
+
+// Fences the registered brokers the leader has not heard from within the session timeout, and
+// unfences those it hears from again. A new leader knows nothing of the answers its predecessor
+// heard, so it fences nobody until it has led for a whole session.
+io::Task<void> Controller::liveness_loop() {
+  const io::Duration session = io::Duration::ms(config_.broker_session_timeout_ms);
+  const io::Duration every = std::clamp(
+      session / 4, io::Duration::ms(config_.raft_heartbeat_interval_ms), io::Duration::s(1));
+  while (!stopping_) {
+    co_await env_.clock().sleep(every);
+    if (stopping_) break;
+    if (replica_->role() != raft::Role::kLeader) {
+      leading_term_ = -1;
+      continue;
+    }
+    const io::Instant now = env_.clock().now();
+    if (replica_->term() != leading_term_) {
+      leading_term_ = replica_->term();
+      leading_since_ = now;
+    }
+    const bool judged_long_enough = now - leading_since_ >= session;
+    std::vector<BrokerFenceRecord> changes;
+    for (const auto& [node, broker] : image_.brokers()) {
+      const bool alive = node == config_.node_id || heard_within_session(node);
+      if (alive && image_.fenced(node)) changes.push_back(BrokerFenceRecord{node, false});
+      if (!alive && !image_.fenced(node) && judged_long_enough) {
+        changes.push_back(BrokerFenceRecord{node, true});
+      }
+    }
+    for (const BrokerFenceRecord& change : changes) {
+      if (stopping_) break;
+      ControllerAnswer answer = co_await lead(MetadataRecord{change});
+      if (answer.ok() && answer.offset >= 0) {
+        spdlog::info("broker {} {} (session timeout {} ms)", change.node_id,
+                     change.fenced ? "fenced: not heard from within the session" : "unfenced",
+                     config_.broker_session_timeout_ms);
+      } else if (!answer.ok()) {
+        spdlog::debug("fencing broker {}: {}", change.node_id, answer.message);
+      }
+    }
+  }
+}
+
 io::Task<ControllerAnswer> Controller::submit(ControllerRequest request, io::Duration timeout) {
   const io::Instant deadline = env_.clock().now() + timeout;
   ControllerAnswer answer = refuse(ErrorCode::kRequestTimedOut, "no controller leader answered");
@@ -454,6 +505,11 @@ io::Task<io::Result<std::vector<std::byte>>> Controller::handle_rpc(
     std::span<const std::byte> payload) {
   io::Result<ControllerRequest> request = decode_request(payload);
   if (!request) co_return std::move(request).error();
+  // Fencing is the leader's own judgement, never a peer's request.
+  if (const auto* record = std::get_if<MetadataRecord>(&*request);
+      record != nullptr && std::holds_alternative<BrokerFenceRecord>(*record)) {
+    co_return encode_answer(refuse(ErrorCode::kInvalidRequest, "brokers are fenced by the leader"));
+  }
   ControllerAnswer answer = co_await lead(std::move(*request));
   co_return encode_answer(answer);
 }
@@ -677,6 +733,14 @@ ControllerAnswer Controller::check_proposed(const MetadataRecord& proposed,
     }
     auto it = image_.brokers().find(broker->node_id);
     if (it == image_.brokers().end() || it->second != *broker) record = proposed;
+    return ControllerAnswer{};
+  }
+  if (const auto* fence = std::get_if<BrokerFenceRecord>(&proposed)) {
+    if (!image_.brokers().contains(fence->node_id)) {
+      return invalid(ErrorCode::kInvalidRequest,
+                     "broker " + std::to_string(fence->node_id) + " is not registered");
+    }
+    if (image_.fenced(fence->node_id) != fence->fenced) record = proposed;
     return ControllerAnswer{};
   }
   return invalid(ErrorCode::kInvalidRequest, "that record kind is the controller's own");

@@ -11,6 +11,11 @@
 // until their own image has applied the record too, so the broker that answers a client's
 // CreateTopics already knows the topic.
 //
+// Broker liveness: every broker follows the metadata log (voters vote, the others are learners),
+// so the quorum's leader hears from each one with every Raft heartbeat. It fences a broker it has
+// not heard from within broker.session.timeout.ms (BrokerFenceRecord) and unfences it when it
+// hears from it again; Metadata leaves fenced brokers out and placement gives them no replicas.
+//
 // The metadata log has no retention (and no snapshots yet): a restarted broker replays it whole.
 #pragma once
 
@@ -151,6 +156,9 @@ class Controller {
   io::Task<void> apply_loop();
   io::Task<void> register_loop();
   io::Task<void> learners_loop();
+  io::Task<void> liveness_loop();
+  // On the leader: whether this broker heard from broker `node` within the session timeout.
+  bool heard_within_session(raft::NodeId node) const;
   // Applies committed records from applied_next_; returns false if a read failed.
   io::Task<bool> apply_committed();
 
@@ -166,7 +174,9 @@ class Controller {
   io::Mutex leading_;  // requests are checked and appended one at a time
   std::map<raft::NodeId, std::unique_ptr<rpc::RpcClient>> clients_;  // to the other voters
   std::uint64_t incarnation_ = 0;
-  std::size_t next_voter_ = 0;  // the voter a broker outside the quorum asks next
+  std::size_t next_voter_ = 0;    // the voter a broker outside the quorum asks next
+  raft::Term leading_term_ = -1;  // liveness_loop: the term this broker was last seen leading
+  io::Instant leading_since_;     // when it was first seen leading in leading_term_
   bool stopping_ = false;
   io::TaskScope tasks_;  // last: destroyed first
 };

@@ -95,6 +95,10 @@ std::pair<wire::Body, flatbuffers::Offset<void>> encode_body(Builder& builder,
     return {wire::Body::ReassignDoneRecord,
             wire::CreateReassignDoneRecord(builder, r->group, replicas, r->leader_epoch).Union()};
   }
+  if (const auto* r = std::get_if<BrokerFenceRecord>(&record)) {
+    return {wire::Body::BrokerFence,
+            wire::CreateBrokerFence(builder, r->node_id, r->fenced).Union()};
+  }
   const auto* r = std::get_if<LeaderRecord>(&record);
   STRAND_ASSERT(r != nullptr, "every record kind is encoded");
   return {wire::Body::LeaderRecord,
@@ -239,6 +243,11 @@ io::Result<MetadataRecord> decode_body(const wire::MetadataRecord& in) {
       io::Result<std::vector<raft::NodeId>> replicas = decode_replicas(r.replicas(), r.group());
       if (!replicas) return std::move(replicas).error();
       return MetadataRecord{ReassignDoneRecord{r.group(), std::move(*replicas), r.leader_epoch()}};
+    }
+    case wire::Body::BrokerFence: {
+      const wire::BrokerFence& r = *in.body_as_BrokerFence();
+      if (r.node_id() < 0) return corrupt("fenced broker id " + std::to_string(r.node_id()));
+      return MetadataRecord{BrokerFenceRecord{r.node_id(), r.fenced()}};
     }
     default:
       return corrupt("unknown or missing record kind");
@@ -446,6 +455,16 @@ bool MetadataImage::apply(const MetadataRecord& record, std::int64_t offset) {
   if (const auto* r = std::get_if<BrokerRegistration>(&record)) {
     if (r->node_id < 0) return false;
     brokers_[r->node_id] = *r;
+    fenced_.erase(r->node_id);  // it just spoke to the controller
+    return true;
+  }
+  if (const auto* r = std::get_if<BrokerFenceRecord>(&record)) {
+    if (!brokers_.contains(r->node_id) || fenced(r->node_id) == r->fenced) return false;
+    if (r->fenced) {
+      fenced_.insert(r->node_id);
+    } else {
+      fenced_.erase(r->node_id);
+    }
     return true;
   }
   if (const auto* r = std::get_if<TopicRecord>(&record)) return apply_topic(s, *r);
@@ -475,6 +494,14 @@ std::vector<raft::NodeId> MetadataImage::PartitionState::removing() const {
   if (!reassigning()) return out;
   for (raft::NodeId node : assignment.replicas) {
     if (!contains(target, node)) out.push_back(node);
+  }
+  return out;
+}
+
+std::vector<raft::NodeId> MetadataImage::unfenced_brokers() const {
+  std::vector<raft::NodeId> out;
+  for (const auto& [id, broker] : brokers_) {
+    if (!fenced(id)) out.push_back(id);
   }
   return out;
 }

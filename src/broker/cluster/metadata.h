@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <variant>
@@ -107,9 +108,19 @@ struct ReassignDoneRecord {
   friend bool operator==(const ReassignDoneRecord&, const ReassignDoneRecord&) = default;
 };
 
-using MetadataRecord = std::variant<BrokerRegistration, TopicRecord, RemoveTopicRecord,
-                                    AddPartitionsRecord, LeaderRecord, ReassignRecord,
-                                    ReassignDoneRecord>;
+// The controller quorum's leader fences a registered broker it has not heard from within
+// broker.session.timeout.ms (Metadata leaves it out, placement skips it) and unfences it once it
+// hears from it again. A registration (each restart) also unfences.
+struct BrokerFenceRecord {
+  raft::NodeId node_id = raft::kNoNode;
+  bool fenced = true;
+
+  friend bool operator==(const BrokerFenceRecord&, const BrokerFenceRecord&) = default;
+};
+
+using MetadataRecord =
+    std::variant<BrokerRegistration, TopicRecord, RemoveTopicRecord, AddPartitionsRecord,
+                 LeaderRecord, ReassignRecord, ReassignDoneRecord, BrokerFenceRecord>;
 
 // The FlatBuffer bytes of one record.
 std::vector<std::byte> encode_record(const MetadataRecord& record);
@@ -163,7 +174,12 @@ class MetadataImage {
   // but applied_offset) for a record that does not apply.
   bool apply(const MetadataRecord& record, std::int64_t offset);
 
+  // Every registered broker, fenced or not.
   const std::map<raft::NodeId, BrokerRegistration>& brokers() const { return brokers_; }
+  // Whether registered broker `node` is fenced (not heard from within the session timeout).
+  bool fenced(raft::NodeId node) const { return fenced_.contains(node); }
+  // The registered brokers that are not fenced, in id order.
+  std::vector<raft::NodeId> unfenced_brokers() const;
   const std::map<std::string, TopicState>& topics() const { return topics_; }
   const TopicState* topic(const std::string& name) const;
   // The topic and index of the partition whose Raft group is `group`.
@@ -182,6 +198,7 @@ class MetadataImage {
 
  private:
   std::map<raft::NodeId, BrokerRegistration> brokers_;
+  std::set<raft::NodeId> fenced_;  // a subset of brokers_' keys
   std::map<std::string, TopicState> topics_;
   std::map<GroupId, std::pair<std::string, std::int32_t>> groups_;
   GroupId next_group_ = 1;
@@ -191,9 +208,9 @@ class MetadataImage {
 // Replica sets for `count` new partitions of a topic, whose indexes start at `first_index`, with
 // `replication` replicas each, over the registered brokers: replicas of one partition on distinct
 // brokers and, where brokers have racks, on as many distinct racks as possible; preferred leaders
-// (the first replica) and replicas spread evenly, counting what `image` already places.
-// Deterministic. Errors: kInvalid when replication < 1 or there are fewer brokers than
-// `replication`.
+// (the first replica) and replicas spread evenly, counting what `image` already places. Fenced
+// brokers get none. Deterministic. Errors: kInvalid when replication < 1 or there are fewer
+// unfenced brokers than `replication`.
 io::Result<std::vector<std::vector<raft::NodeId>>> place_replicas(const MetadataImage& image,
                                                                   std::int32_t first_index,
                                                                   std::int32_t count,

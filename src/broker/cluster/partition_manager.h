@@ -235,6 +235,7 @@ class PartitionManager {
   std::vector<std::uint64_t> replicas_gone() const;
   io::Task<void> reconcile_loop();
   io::Task<void> report_leaders_loop();
+  void resign_fenced_leaderships();
   // On the leader of each partition being reassigned: moves its Raft configuration one change
   // at a time toward the target, then reports the reassignment done to the controller.
   io::Task<void> reassign_loop();

@@ -311,9 +311,35 @@ io::Task<void> PartitionManager::remove_replica(std::uint64_t group, bool delete
   }
 }
 
+// Kafka moves leadership off a fenced broker; here the fenced broker hands each partition it
+// leads to a live voter holding its whole log (one it still hears from, that the image does not
+// fence), when it learns of its fencing (the controller hears nothing from it, yet it may still
+// hear the metadata log).
+void PartitionManager::resign_fenced_leaderships() {
+  const MetadataImage& image = controller_->image();
+  for (auto& [group, hosted] : replicas_) {
+    raft::Replica& replica = *hosted.replica;
+    if (replica.role() != raft::Role::kLeader || replica.failed()) continue;
+    const raft::RaftCore& core = replica.core();
+    if (core.transfer_target()) continue;
+    for (raft::NodeId voter : core.active_voters()) {
+      const raft::Progress* progress = core.progress(voter);
+      if (voter == config_.node_id || image.fenced(voter) || progress == nullptr ||
+          progress->match_offset() < core.last_offset()) {
+        continue;
+      }
+      const raft::ReplicaError error = replica.transfer_leadership(voter);
+      spdlog::info("{}-{}: this broker is fenced; leadership to {}: {}", hosted.tp.topic,
+                   hosted.tp.partition, voter, raft::replica_error_name(error));
+      break;
+    }
+  }
+}
+
 io::Task<void> PartitionManager::report_leaders_loop() {
   while (!closing_) {
     co_await env_.clock().sleep(kReportEvery);
+    if (controller_->image().fenced(config_.node_id)) resign_fenced_leaderships();
     std::vector<LeaderRecord> reports;
     for (auto& [group, hosted] : replicas_) {
       const raft::Replica& replica = *hosted.replica;

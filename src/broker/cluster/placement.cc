@@ -25,12 +25,13 @@ struct BrokerLoad {
   std::int64_t leaderships = 0;  // partitions it is the preferred leader of
 };
 
-// The registered brokers in id order, with what the image already places on each. Replicas on
-// brokers that are not registered (any more) count for nobody.
+// The unfenced brokers in id order, with what the image already places on each. Replicas on
+// brokers that are not registered (any more) or fenced count for nobody.
 std::vector<BrokerLoad> current_loads(const MetadataImage& image) {
   std::vector<BrokerLoad> loads;
   std::map<raft::NodeId, std::size_t> position;
   for (const auto& [id, broker] : image.brokers()) {
+    if (image.fenced(id)) continue;
     position[id] = loads.size();
     loads.push_back(BrokerLoad{id, broker.rack, 0, 0});
   }
@@ -106,8 +107,10 @@ io::Result<std::vector<std::vector<raft::NodeId>>> place_replicas(const Metadata
   }
   std::vector<BrokerLoad> loads = current_loads(image);
   if (static_cast<std::size_t>(replication) > loads.size()) {
+    const std::size_t fenced = image.brokers().size() - loads.size();
     return invalid("replication factor " + std::to_string(replication) + " is larger than the " +
-                   std::to_string(loads.size()) + " registered brokers");
+                   std::to_string(loads.size()) + " registered brokers" +
+                   (fenced > 0 ? " not fenced (" + std::to_string(fenced) + " fenced)" : ""));
   }
   std::vector<std::vector<raft::NodeId>> out;
   out.reserve(static_cast<std::size_t>(count));

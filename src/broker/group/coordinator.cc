@@ -193,7 +193,7 @@ std::int32_t Coordinator::loaded_epoch(std::int32_t partition) const {
 
 std::int16_t Coordinator::offsets_replication_factor() const {
   if (!partitions_.clustered()) return 1;
-  const std::size_t brokers = partitions_.controller()->image().brokers().size();
+  const std::size_t brokers = partitions_.controller()->image().unfenced_brokers().size();
   return static_cast<std::int16_t>(
       std::clamp<std::size_t>(brokers, 1, static_cast<std::size_t>(kOffsetsReplicationFactorMax)));
 }

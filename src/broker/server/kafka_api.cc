@@ -194,7 +194,9 @@ std::vector<protocol::MetadataResponseBroker> KafkaApi::brokers() const {
     out.push_back({config_.node_id, advertised.host, advertised.port, std::nullopt});
     return out;
   }
-  for (const auto& [id, broker] : partitions_.controller()->image().brokers()) {
+  const cluster::MetadataImage& image = partitions_.controller()->image();
+  for (const auto& [id, broker] : image.brokers()) {
+    if (image.fenced(id)) continue;  // as Kafka: clients never see a fenced broker
     std::optional<std::string> rack;
     if (!broker.rack.empty()) rack = broker.rack;
     out.push_back({id, broker.host, broker.port, rack});
@@ -242,6 +244,11 @@ protocol::MetadataResponsePartition KafkaApi::describe_partition(const std::stri
   if (replica && replica->role() == raft::Role::kLeader) {
     std::vector<raft::NodeId> in_sync = replica->in_sync_replicas();
     if (!in_sync.empty()) out.isr_nodes.assign(in_sync.begin(), in_sync.end());
+  }
+  // A fenced broker is not listed, so clients could not reach it as the leader; the partition
+  // has none until a live replica takes over or the broker is heard from again.
+  if (out.leader_id != raft::kNoNode && partitions_.controller()->image().fenced(out.leader_id)) {
+    out.leader_id = raft::kNoNode;
   }
   if (out.leader_id == raft::kNoNode) {
     out.error_code = static_cast<std::int16_t>(ErrorCode::kLeaderNotAvailable);
