@@ -309,6 +309,8 @@ void read_broker_faults(const toml::table& root, BrokerWorkloadOptions& o, std::
   }
   faults.seconds("pause_every_s", 86'400, &f.pause_every);
   faults.seconds("pause_length_max_s", 86'400, &f.pause_length_max);
+  faults.seconds("rolling_restart_every_s", 86'400, &f.rolling_restart_every);
+  faults.seconds("rolling_restart_pause_s", 86'400, &f.rolling_restart_pause);
   faults.number("disk_read_error", 0, 1, &f.disk_read_error);
   faults.number("disk_write_error", 0, 1, &f.disk_write_error);
   faults.number("disk_sync_error", 0, 1, &f.disk_sync_error);

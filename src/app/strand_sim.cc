@@ -126,12 +126,13 @@ void print_broker(const Scenario& scenario, const BrokerWorkloadReport& r, doubl
       "faults: broker {} power failures ({} of every broker at once), {} heal restarts, {} "
       "failed starts; {} pauses ({} of a leader); {} partitions ({} isolate, {} of them a leader; "
       "{} one-way, {} clients, {} split, {} bridge, {} rack); {} ENOSPC episodes; {} bit flips "
-      "({} partitions tainted); {} wall jumps",
+      "({} partitions tainted); {} wall jumps; {} rolling restarts ({} clean stops, {} cut "
+      "short)",
       f.crashes, f.crashes_all, f.heal_restarts, f.broker_start_failures, f.pauses, f.leader_pauses,
       f.partitions, by(PartitionShape::kIsolate), f.leader_isolations, by(PartitionShape::kOneWay),
       by(PartitionShape::kClients), by(PartitionShape::kSplit), by(PartitionShape::kBridge),
       by(PartitionShape::kRack), f.no_space_episodes, f.bit_flips, r.tainted_partitions,
-      f.wall_jumps);
+      f.wall_jumps, f.rolling_restarts, f.clean_stops, f.clean_stop_failures);
   out->info(
       "disk: {} read, {} write, {} sync errors, {} ENOSPC, {} slow ops; at crashes "
       "{} files dropped, {} kept, {} torn unsynced data",

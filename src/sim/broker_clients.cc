@@ -79,10 +79,16 @@ io::Task<std::unique_ptr<client::Client>> connect_client(io::Env* env, BrokerRun
 // Clears the broker's slot in run->live_brokers when its frame goes (a crash destroys it).
 class LiveBroker {
  public:
-  LiveBroker(BrokerRun* run, std::uint32_t index, Broker* broker) : run_(run), index_(index) {
+  LiveBroker(BrokerRun* run, std::uint32_t index, Broker* broker, io::Event* stop)
+      : run_(run), index_(index) {
     run_->live_brokers[index_] = broker;
+    run_->stop_requests[index_] = stop;
+    run_->stopped[index_] = false;
   }
-  ~LiveBroker() { run_->live_brokers[index_] = nullptr; }
+  ~LiveBroker() {
+    run_->live_brokers[index_] = nullptr;
+    run_->stop_requests[index_] = nullptr;
+  }
   LiveBroker(const LiveBroker&) = delete;
   LiveBroker& operator=(const LiveBroker&) = delete;
 
@@ -97,9 +103,14 @@ io::Task<bool> serve_broker(io::Env* env, BrokerRun* run, std::uint32_t index) {
   io::Result<void> started = co_await broker.start();
   if (!started) co_return false;
   run->broker_boots += 1;
-  const LiveBroker live(run, index, &broker);
-  io::Event forever;  // the node's crash destroys this frame
-  co_await forever.wait();
+  io::Event stop;  // a rolling restart's SIGTERM; otherwise the node's crash destroys this frame
+  {
+    const LiveBroker live(run, index, &broker, &stop);
+    co_await stop.wait();
+  }
+  io::Result<void> shut = co_await broker.shutdown();
+  (shut ? run->clean_stops : run->clean_stop_failures) += 1;
+  run->stopped[index] = true;
   co_return true;
 }
 

@@ -43,10 +43,16 @@ struct BrokerRun {
   std::vector<io::Address> bootstrap;        // every broker's Kafka address
   // The started Broker on each broker node, nullptr while it is down (for the leader sampler).
   std::vector<Broker*> live_brokers;
+  // A serving broker's SIGTERM (a rolling restart sets it, on the broker's node), by index; null
+  // while none serves. stopped[i]: broker i shut down on request and its node runs nothing now.
+  std::vector<io::Event*> stop_requests;
+  std::vector<bool> stopped;
   BrokerHistory history;
   std::uint32_t tasks_running = 0;  // producers and consumers not yet finished
   std::uint64_t broker_boots = 0;
   std::uint64_t broker_start_failures = 0;
+  std::uint64_t clean_stops = 0;          // shutdowns on request that finished well
+  std::uint64_t clean_stop_failures = 0;  // shutdowns on request that failed (disk errors)
   struct Reassignments {
     std::uint64_t asked = 0;     // moves and cancels sent
     std::uint64_t accepted = 0;  // recorded by the controller

@@ -18,6 +18,8 @@ constexpr std::uint64_t kStreamFaults = 0xb40c'e4fa;
 constexpr std::uint64_t kNoSpaceSlackBytesMax = 64 * 1024;
 constexpr std::size_t kBatchHeaderPrefixBytes = 12;  // baseOffset i64, batchLength i32
 constexpr Duration kLeaderSampleEvery = Duration::ms(250);
+constexpr Duration kCleanStopLimit = Duration::s(5);  // then the roll kills the broker
+constexpr Duration kCleanStopPoll = Duration::ms(50);
 
 // "data/t0-2/00000000000000000042.log" -> (t0-2, 42): the partition and the segment's base offset.
 std::optional<std::pair<PartitionKey, std::int64_t>> parse_segment_path(const std::string& path) {
@@ -183,6 +185,9 @@ void BrokerFaultInjector::start() {
     at(options_.pause_every / 2 +
            Duration::ns(pause_random_.between(0, options_.pause_every.count_ns())),
        [this] { pause(); });
+  }
+  if (options_.rolling_restart_every > Duration{}) {
+    at(next_gap(options_.rolling_restart_every), [this] { rolling_restart(); });
   }
   if (!members_.empty() && options_.member_crash_every > Duration{}) {
     at(options_.member_crash_every / 2 +
@@ -465,6 +470,58 @@ void BrokerFaultInjector::wall_jump() {
   counts_.wall_jumps += 1;
 }
 
+// An operator's rolling restart: broker 0, 1, ... in turn, one at a time.
+void BrokerFaultInjector::rolling_restart() {
+  if (!faulting()) return;
+  if (!rolling_ && all_up()) {
+    rolling_ = true;
+    counts_.rolling_restarts += 1;
+    roll(0);
+  }
+  at(next_gap(options_.rolling_restart_every), [this] { rolling_restart(); });
+}
+
+void BrokerFaultInjector::roll(std::size_t broker) {
+  if (broker >= brokers_.size() || !faulting()) {
+    rolling_ = false;
+    return;
+  }
+  SimNode& node = *brokers_[broker];
+  if (!node.up() || run_.stop_requests[broker] == nullptr) {
+    // Down (another fault) or not serving yet: the operator waits for it, then goes on.
+    at(options_.rolling_restart_pause, [this, broker] { roll(broker); });
+    return;
+  }
+  // SIGTERM, delivered on the broker's own machine.
+  world_.schedule_after(Duration{}, node.id(), EventKind::kControl, [this, broker] {
+    if (io::Event* stop = run_.stop_requests[broker]) stop->set();
+  });
+  roll_wait(broker, world_.now() + kCleanStopLimit);
+}
+
+void BrokerFaultInjector::roll_wait(std::size_t broker, io::Instant give_up) {
+  SimNode& node = *brokers_[broker];
+  if (node.up() && !run_.stopped[broker] && world_.now() < give_up) {
+    at(kCleanStopPoll, [this, broker, give_up] { roll_wait(broker, give_up); });
+    return;
+  }
+  if (node.up() && !run_.stopped[broker]) counts_.clean_stop_failures += 1;  // SIGKILL
+  roll_restart(broker);
+  at(options_.rolling_restart_pause, [this, broker] { roll(broker + 1); });
+}
+
+// The machine of a broker that stopped (or is killed now) starts it again. A clean stop synced
+// everything, so the power cycle loses nothing.
+void BrokerFaultInjector::roll_restart(std::size_t broker) {
+  SimNode& node = *brokers_[broker];
+  if (node.up()) {
+    node.crash();
+    run_.history.broker_crashes.push_back(world_.now());
+  }
+  restart(broker);
+  if (broker == disk_broker_) move_disk_faults();
+}
+
 void BrokerFaultInjector::heal() {
   sample();
   SimNetwork& net = world_.network();
@@ -483,6 +540,10 @@ void BrokerFaultInjector::heal() {
     broker.disk().faults() = SimDiskFaults{};
     if (!broker.up()) {
       restart(i);
+      continue;
+    }
+    if (run_.stopped[i]) {  // shut down by a roll the heal cut short
+      roll_restart(i);
       continue;
     }
     if (disk_failed_since_boot(i)) {

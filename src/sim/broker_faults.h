@@ -58,6 +58,12 @@ class BrokerFaultInjector {
   void isolate_rack();
   std::vector<std::size_t> shuffled_brokers();
   void pause();
+  void rolling_restart();
+  // Stops broker `broker` of a roll cleanly, waits (polling) for its shutdown, power-cycles its
+  // machine, and goes on with the next broker.
+  void roll(std::size_t broker);
+  void roll_wait(std::size_t broker, io::Instant give_up);
+  void roll_restart(std::size_t broker);
   void no_space();
   void bit_flip();
   void wall_jump();
@@ -90,6 +96,7 @@ class BrokerFaultInjector {
   std::vector<SimDiskStats> at_boot_;  // each broker disk's counters when it last booted
   std::size_t disk_broker_ = 0;        // the broker whose disk has faults
   bool no_space_now_ = false;
+  bool rolling_ = false;  // a rolling restart is under way
 };
 
 }  // namespace strand::sim

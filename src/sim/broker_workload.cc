@@ -417,6 +417,8 @@ BrokerWorkloadReport run_broker_workload(std::uint64_t seed, const BrokerWorkloa
     run.bootstrap.push_back(run.broker_configs.back().listen);
   }
   run.live_brokers.assign(options.nodes_count, nullptr);
+  run.stop_requests.assign(options.nodes_count, nullptr);
+  run.stopped.assign(options.nodes_count, false);
   run.history.replicated = options.nodes_count > 1;
   prepare_history(options, run.history);
   run.history.retention = retention_limits(options, run.broker_configs.front());
@@ -440,6 +442,8 @@ BrokerWorkloadReport run_broker_workload(std::uint64_t seed, const BrokerWorkloa
   report.trace_hash = world.trace_hash();
   report.simulated_s = (world.now() - io::Instant{}).seconds();
   report.faults.broker_start_failures = run.broker_start_failures;
+  report.faults.clean_stops = run.clean_stops;
+  report.faults.clean_stop_failures += run.clean_stop_failures;
   report.reassignments_asked = run.reassignments.asked;
   report.reassignments_accepted = run.reassignments.accepted;
   for (const auto& broker : nodes.brokers)
@@ -546,6 +550,9 @@ BrokerWorkloadOptions randomize_faults(const BrokerWorkloadOptions& base, std::u
     }
     if (f.partition_shapes.empty()) f.partition_shapes.push_back(fit[random.uniform(fit.size())]);
   }
+  // Drawn last, as above. A roll power-cycles every broker in turn after a clean stop.
+  f.rolling_restart_every = every(0.3, 5'000, 20'000);
+  f.rolling_restart_pause = Duration::ms(random.between(0, 5'000));
   return options;
 }
 

@@ -58,6 +58,12 @@ struct BrokerFaultOptions {
   // leader half of the time; one broker at a time.
   io::Duration pause_every;
   io::Duration pause_length_max = io::Duration::s(3);
+  // A rolling restart, as an operator upgrades a cluster: each broker in turn stops cleanly
+  // (SIGTERM: the broker's shutdown closes its logs; killed if it has not finished within
+  // kCleanStopLimit), its machine starts again, and rolling_restart_pause after that start the
+  // next broker stops. A roll begins only while every broker is up, and stops at the heal.
+  io::Duration rolling_restart_every;
+  io::Duration rolling_restart_pause = io::Duration::s(3);
   // Disk faults hit one broker at a time (in a cluster they move to another broker when the
   // faulty one is power-cycled).
   double disk_read_error = 0;     // per read: EIO
@@ -148,6 +154,9 @@ struct BrokerFaultCounts {
   std::uint64_t bit_flips = 0;
   std::uint64_t wall_jumps = 0;
   std::uint64_t member_crashes = 0;
+  std::uint64_t rolling_restarts = 0;     // rolls begun
+  std::uint64_t clean_stops = 0;          // brokers whose shutdown finished (in a roll)
+  std::uint64_t clean_stop_failures = 0;  // shutdowns that failed, or were cut short by a kill
   SimDiskStats disk;
   LinkStats network;
 };

@@ -523,10 +523,16 @@ void Partition::advance_high_watermark() {
 
 io::Task<void> Partition::quiesce() {
   closing_ = true;
+  bool waited = false;
   for (std::uint64_t rounds = 0; operations_in_flight_ > 0; ++rounds) {
     STRAND_ASSERT(rounds < (1ull << 40), "operations finish");
     co_await operation_done_.wait();
+    waited = true;
   }
+  // The last operation woke us from its notify_all, so its frame (the flush loop's, which this
+  // partition's scope owns) is still on the stack below: let it end before the caller destroys
+  // the partition (single-broker.toml seed 56 with a rolling restart crashed here).
+  if (waited) co_await env_.clock().sleep(io::Duration::ns(0));
 }
 
 PartitionManager::PartitionManager(io::Env& env, const BrokerConfig& config)
@@ -619,6 +625,10 @@ io::Task<io::Result<void>> PartitionManager::close() {
   if (clustered()) {
     // The loops may be suspended in an open or a report: let them finish or end them.
     io::Mutex::Guard guard = co_await changing_.lock();
+    // A loop that held the lock handed it over from its Guard's destructor, so its frame is still
+    // on the stack below: let it run on to its next suspension before its frame is destroyed
+    // (cluster-rolling-restart.toml seed 195 crashed here).
+    co_await env_.clock().sleep(io::Duration::ns(0));
     cluster_tasks_.cancel();
     while (!replicas_.empty()) co_await remove_replica(replicas_.begin()->first, false);
   }
