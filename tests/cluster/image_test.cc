@@ -204,6 +204,23 @@ TEST_F(Image, ReassignmentKeepsEveryPossibleMemberUntilDone) {
 
 // A deposed leader's report of a finished move is refused once the image knows its successor: the
 // successor may have changed the configuration since.
+TEST_F(Image, ListsThePartitionsBeingReassigned) {
+  ASSERT_TRUE(apply(topic("t", {1, 2, 3})));
+  ASSERT_TRUE(apply(topic("u", {4})));
+  EXPECT_TRUE(image_.reassigning().empty());
+  EXPECT_TRUE(apply(ReassignRecord{2, {2, 3}}));
+  EXPECT_TRUE(apply(ReassignRecord{4, {3}}));
+  EXPECT_TRUE(apply(ReassignRecord{3, {1, 2}}));  // to where it is: still a (short) move
+  EXPECT_FALSE(apply(ReassignRecord{9, {1}}));    // no such group
+  EXPECT_EQ(image_.reassigning(), (std::set<GroupId>{2, 3, 4}));
+  EXPECT_TRUE(apply(ReassignDoneRecord{2, {2, 3}, -1}));
+  EXPECT_FALSE(apply(ReassignDoneRecord{3, {2}, -1}));  // not its target
+  EXPECT_EQ(image_.reassigning(), (std::set<GroupId>{3, 4}));
+  EXPECT_TRUE(apply(RemoveTopicRecord{"u"}));
+  EXPECT_EQ(image_.reassigning(), (std::set<GroupId>{3}));
+  for (GroupId group : image_.reassigning()) EXPECT_TRUE(image_.partition(group)->reassigning());
+}
+
 TEST_F(Image, ReassignmentIsDoneOnlyOnTheWordOfTheLatestLeader) {
   EXPECT_TRUE(apply(topic("t", {1, 2})));
   EXPECT_TRUE(apply(LeaderRecord{1, 1, 5}));

@@ -328,6 +328,7 @@ struct ImageState {
   std::map<std::string, MetadataImage::TopicState>& topics;
   std::map<GroupId, std::pair<std::string, std::int32_t>>& groups;
   GroupId& next_group;
+  std::set<GroupId>& reassigning;
 };
 
 // New partitions apply when their indexes continue from `first_index` in order, their replica sets
@@ -379,6 +380,7 @@ bool apply_remove(const ImageState& s, const RemoveTopicRecord& r) {
   if (it == s.topics.end()) return false;
   for (const MetadataImage::PartitionState& p : it->second.partitions) {
     s.groups.erase(p.assignment.group);
+    s.reassigning.erase(p.assignment.group);
   }
   s.topics.erase(it);
   return true;
@@ -421,6 +423,7 @@ bool apply_reassign(const ImageState& s, const ReassignRecord& r) {
   }
   replicas = std::move(hosting);
   partition->target = r.target;
+  s.reassigning.insert(r.group);
   return true;
 }
 
@@ -433,6 +436,7 @@ bool apply_reassign_done(const ImageState& s, const ReassignDoneRecord& r) {
   partition->assignment.replicas = r.replicas;
   partition->target.clear();
   partition->original.clear();
+  s.reassigning.erase(r.group);
   return true;
 }
 
@@ -451,7 +455,7 @@ bool apply_leader(const ImageState& s, const LeaderRecord& r) {
 bool MetadataImage::apply(const MetadataRecord& record, std::int64_t offset) {
   STRAND_ASSERT(offset > applied_offset_, "metadata records apply in log order, once each");
   applied_offset_ = offset;
-  const ImageState s{topics_, groups_, next_group_};
+  const ImageState s{topics_, groups_, next_group_, reassigning_};
   if (const auto* r = std::get_if<BrokerRegistration>(&record)) {
     if (r->node_id < 0) return false;
     brokers_[r->node_id] = *r;

@@ -190,6 +190,8 @@ class MetadataImage {
   std::optional<Located> locate(GroupId group) const;
   // The state of the partition that Raft group `group` replicates, or null.
   const PartitionState* partition(GroupId group) const;
+  // The groups of the partitions being reassigned, in id order.
+  const std::set<GroupId>& reassigning() const { return reassigning_; }
   // One beyond the largest group id ever used (1 on an empty image): ids are never reused, so a
   // deleted topic's replicas can't be mistaken for a new one's.
   GroupId next_group() const { return next_group_; }
@@ -201,6 +203,7 @@ class MetadataImage {
   std::set<raft::NodeId> fenced_;  // a subset of brokers_' keys
   std::map<std::string, TopicState> topics_;
   std::map<GroupId, std::pair<std::string, std::int32_t>> groups_;
+  std::set<GroupId> reassigning_;  // every group whose partition's target is not empty
   GroupId next_group_ = 1;
   std::int64_t applied_offset_ = -1;
 };

@@ -261,6 +261,8 @@ class PartitionManager {
   raft::Transport* transport_ = nullptr;
   raft::GroupRegistry* registry_ = nullptr;
   std::map<std::uint64_t, Hosted> replicas_;  // by Raft group
+  std::uint64_t role_changes_ = 0;            // of every replica here (ReplicaOptions)
+  std::int64_t reconciled_offset_ = -2;       // the image reconcile() last completed on
   io::Condition image_changed_;
   bool closing_ = false;
   io::TaskScope cluster_tasks_;

@@ -13,6 +13,7 @@ namespace strand::cluster {
 namespace {
 
 constexpr io::Duration kReconcileEvery = io::Duration::s(1);
+constexpr std::int64_t kNotReconciled = -2;  // below every applied offset, -1 included
 constexpr io::Duration kReportEvery = io::Duration::ms(200);
 constexpr io::Duration kCatchUpTimeout = io::Duration::s(5);
 // One configuration change waits this long to commit before the next round tries again.
@@ -170,7 +171,10 @@ io::Task<void> PartitionManager::tick_loop() {
 
 io::Task<void> PartitionManager::reconcile_loop() {
   while (!closing_) {
-    co_await reconcile();
+    // Only when the image changed since the last complete pass, or that pass left work behind (a
+    // replica that did not open, a deletion waiting for the image to catch up): walking thousands
+    // of replicas every second was a fifth of an idle broker's CPU.
+    if (controller_->image().applied_offset() != reconciled_offset_) co_await reconcile();
     if (closing_) break;
     (void)co_await io::wait_notified(image_changed_, env_.clock(), kReconcileEvery);
   }
@@ -198,8 +202,13 @@ io::Task<void> PartitionManager::reconcile() {
   // Deleting a replica on a stale image (a broker that restarted applies the metadata log only
   // as far as it knew it committed) could delete a voter of the partition's current
   // configuration: only an image that holds everything the quorum committed decides that.
+  const std::int64_t seen = controller_->image().applied_offset();
+  bool complete = true;
   bool may_delete = false;
-  if (!replicas_gone().empty()) may_delete = co_await controller_->catch_up(kCatchUpTimeout);
+  if (!replicas_gone().empty()) {
+    may_delete = co_await controller_->catch_up(kCatchUpTimeout);
+    complete = may_delete;
+  }
   io::Mutex::Guard guard = co_await changing_.lock();
   const MetadataImage& image = controller_->image();
   const raft::NodeId self = config_.node_id;
@@ -241,8 +250,10 @@ io::Task<void> PartitionManager::reconcile() {
     if (!opened) {
       spdlog::error("opening replica {}-{}: {}", want.tp.topic, want.tp.partition,
                     opened.error().to_string());
+      complete = false;
     }
   }
+  reconciled_offset_ = complete ? seen : kNotReconciled;
 }
 
 io::Task<io::Result<void>> PartitionManager::open_replica(storage::TopicPartition tp,
@@ -251,6 +262,7 @@ io::Task<io::Result<void>> PartitionManager::open_replica(storage::TopicPartitio
                                                           storage::LogConfig log) {
   raft::ReplicaOptions options = replica_options(config_, log, &data_arrived_);
   options.external_ticks = true;  // tick_loop()
+  options.role_changes = &role_changes_;
 #ifdef STRAND_PLANTED_BUGS
   options.raft.test_only_skip_log_up_to_date_check =
       config_.planted_bug == "vote_without_log_check";
@@ -337,15 +349,25 @@ void PartitionManager::resign_fenced_leaderships() {
 }
 
 io::Task<void> PartitionManager::report_leaders_loop() {
+  // Walks the replicas only when one changed role, leader or term, or a report failed: an idle
+  // broker with thousands of replicas then does nothing here.
+  std::uint64_t scanned_changes = 0;
+  bool retry = true;
   while (!closing_) {
     co_await env_.clock().sleep(kReportEvery);
     if (controller_->image().fenced(config_.node_id)) resign_fenced_leaderships();
+    if (!retry && scanned_changes == role_changes_) continue;
+    scanned_changes = role_changes_;
+    retry = false;
     std::vector<LeaderRecord> reports;
     for (auto& [group, hosted] : replicas_) {
       const raft::Replica& replica = *hosted.replica;
       if (replica.role() != raft::Role::kLeader || replica.term() <= hosted.reported_term) continue;
       const MetadataImage::PartitionState* known = controller_->image().partition(group);
-      if (known == nullptr) continue;
+      if (known == nullptr) {
+        retry = true;  // not applied here yet
+        continue;
+      }
       if (known->leader == config_.node_id && known->leader_epoch >= replica.term()) {
         hosted.reported_term = replica.term();
         continue;
@@ -361,6 +383,7 @@ io::Task<void> PartitionManager::report_leaders_loop() {
         it->second.reported_term = std::max(it->second.reported_term, report.epoch);
       } else if (!answer.ok()) {
         spdlog::debug("reporting leadership of group {}: {}", report.group, answer.message);
+        retry = true;
       }
     }
   }
@@ -407,12 +430,17 @@ io::Task<void> PartitionManager::reassign_loop() {
       std::vector<raft::NodeId> target;
     };
     std::vector<Work> work;
-    for (auto& [group, hosted] : replicas_) {
-      if (hosted.replica->role() != raft::Role::kLeader) continue;
-      const MetadataImage::PartitionState* partition = controller_->image().partition(group);
-      if (partition != nullptr && partition->reassigning()) {
-        work.push_back(Work{group, partition->target});
+    // Only the moving partitions: walking every replica here would cost an idle broker with
+    // thousands of them more than all its heartbeats.
+    for (GroupId group : controller_->image().reassigning()) {
+      auto hosted = replicas_.find(group);
+      if (hosted == replicas_.end() || hosted->second.replica->role() != raft::Role::kLeader) {
+        continue;
       }
+      const MetadataImage::PartitionState* partition = controller_->image().partition(group);
+      STRAND_ASSERT(partition != nullptr && partition->reassigning(),
+                    "the image lists only partitions that move");
+      work.push_back(Work{group, partition->target});
     }
     for (Work& item : work) {
       if (closing_) co_return;

@@ -203,6 +203,12 @@ void RaftCore::become_leader() {
 
 void RaftCore::tick() {
   ++ticks_;
+  // Most ticks of most groups: a follower still waiting out its election timeout. Nothing else
+  // changes, so the checks below (and the invariants) are skipped.
+  if (role_ != Role::kLeader && election_elapsed_ + 1 < randomized_election_timeout_) {
+    ++election_elapsed_;
+    return;
+  }
   if (role_ == Role::kLeader) {
     tick_leader();
   } else {
@@ -213,7 +219,7 @@ void RaftCore::tick() {
 
 void RaftCore::tick_follower() {
   election_elapsed_ = std::min(election_elapsed_ + 1, 2 * randomized_election_timeout_ + 1);
-  if (!promotable() || election_elapsed_ < randomized_election_timeout_) return;
+  if (election_elapsed_ < randomized_election_timeout_ || !promotable()) return;
   election_elapsed_ = 0;
   campaign(config_.pre_vote, false);
 }

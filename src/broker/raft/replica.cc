@@ -280,6 +280,7 @@ io::Task<void> Replica::run_ticked() {
 }
 
 io::Task<io::Result<void>> Replica::perform(Ready& ready) {
+  if (ready.soft_state && options_.role_changes != nullptr) *options_.role_changes += 1;
   io::Result<void> written = co_await write_log(ready);
   if (!written) co_return written;
   co_await send_all(ready.to_send_now);

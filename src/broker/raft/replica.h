@@ -53,6 +53,9 @@ struct ReplicaOptions {
   // Ticks come from outside (tick(), one ticker for every replica of a broker), so run() keeps
   // no timer of its own: thousands of idle replicas then cost no timer wake-ups.
   bool external_ticks = false;
+  // Incremented whenever the replica's role, leader or term changes (one counter may serve many
+  // replicas, so an owner can tell that none changed without looking at each); may be null.
+  std::uint64_t* role_changes = nullptr;
 };
 
 enum class Acks : std::uint8_t {
