@@ -3,7 +3,7 @@
 #   1. produce 1 KiB records with acks=all (librdkafka, bench_rdkafka) to one broker, 6 partitions;
 #   2. the same to a three-broker cluster, 6 partitions with replication factor 3; the ratio;
 #   3. the cluster idle with --idle-partitions replicas per broker: CPU (% of one core) and RSS of
-#      each broker over 20 s, once every replica is open.
+#      each broker over 20 s, starting 60 s after every partition has a leader.
 #   tools/bench/run_cluster.sh [--build DIR] [--records N] [--idle-partitions P] [--data-root DIR]
 # --data-root puts the brokers' data there (e.g. /dev/shm, to take the disk out of the ratio: three
 # replicas on one machine write and sync every byte three times to the same disk).
@@ -92,7 +92,9 @@ echo "replicated / single: $(echo "scale=3; $(rate "$replicated") / $(rate "$sin
 echo "== three brokers idle with $idle_partitions replicas each"
 start_cluster "$work/idle"
 create_topic 127.0.0.1:19401 idle "$idle_partitions" 3
-sleep 10
+# Once every partition has a leader, each leader still records its leadership in the metadata log,
+# one record at a time (3,000 took about 35 s at half a core): measure only after that settled.
+sleep 60
 ticks() { local sum=0; for pid in "${pids[@]}"; do
   sum=$((sum + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo "$sum"; }
 before=$(ticks)

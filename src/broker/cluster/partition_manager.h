@@ -235,6 +235,9 @@ class PartitionManager {
   std::vector<std::uint64_t> replicas_gone() const;
   io::Task<void> reconcile_loop();
   io::Task<void> report_leaders_loop();
+  // Records this broker's leadership of a partition in the metadata log; sets *failed if the
+  // controller did not take it.
+  io::Task<void> report_leadership(std::uint64_t group, std::int32_t term, bool* failed);
   void resign_fenced_leaderships();
   // On the leader of each partition being reassigned: moves its Raft configuration one change
   // at a time toward the target, then reports the reassignment done to the controller.

@@ -15,6 +15,7 @@ namespace {
 constexpr io::Duration kReconcileEvery = io::Duration::s(1);
 constexpr std::int64_t kNotReconciled = -2;  // below every applied offset, -1 included
 constexpr io::Duration kReportEvery = io::Duration::ms(200);
+constexpr std::size_t kReportsInFlight = 64;
 constexpr io::Duration kCatchUpTimeout = io::Duration::s(5);
 // One configuration change waits this long to commit before the next round tries again.
 constexpr io::Duration kChangeTimeout = io::Duration::s(2);
@@ -374,18 +375,30 @@ io::Task<void> PartitionManager::report_leaders_loop() {
       }
       reports.push_back(LeaderRecord{group, config_.node_id, replica.term()});
     }
-    for (const LeaderRecord& report : reports) {
+    // Many at once: each report waits until this broker applied its record, which it hears of
+    // with the metadata leader's next heartbeat (a tick), so one at a time 3,000 new partitions
+    // took five minutes to be recorded (at a tenth of a core all along).
+    for (std::size_t at = 0; at < reports.size(); at += kReportsInFlight) {
       if (closing_) co_return;
-      MetadataRecord record = report;
-      ControllerAnswer answer = co_await controller_->submit(std::move(record), io::Duration::s(5));
-      auto it = replicas_.find(report.group);
-      if (answer.ok() && it != replicas_.end()) {
-        it->second.reported_term = std::max(it->second.reported_term, report.epoch);
-      } else if (!answer.ok()) {
-        spdlog::debug("reporting leadership of group {}: {}", report.group, answer.message);
-        retry = true;
+      io::TaskScope chunk;
+      for (std::size_t i = at; i < std::min(reports.size(), at + kReportsInFlight); ++i) {
+        chunk.spawn(report_leadership(reports[i].group, reports[i].epoch, &retry));
       }
+      co_await chunk.join();
     }
+  }
+}
+
+io::Task<void> PartitionManager::report_leadership(std::uint64_t group, std::int32_t term,
+                                                   bool* failed) {
+  MetadataRecord record = LeaderRecord{group, config_.node_id, term};
+  ControllerAnswer answer = co_await controller_->submit(std::move(record), io::Duration::s(5));
+  auto it = replicas_.find(group);
+  if (answer.ok() && it != replicas_.end()) {
+    it->second.reported_term = std::max(it->second.reported_term, term);
+  } else if (!answer.ok()) {
+    spdlog::debug("reporting leadership of group {}: {}", group, answer.message);
+    *failed = true;
   }
 }
 
