@@ -426,7 +426,13 @@ io::Task<void> Controller::liveness_loop() {
     const bool judged_long_enough = now - leading_since_ >= session;
     std::vector<BrokerFenceRecord> changes;
     for (const auto& [node, broker] : image_.brokers()) {
-      const bool alive = node == config_.node_id || heard_within_session(node);
+      // A registration since the last look is word from the broker too (it unfenced it): a
+      // restarted broker answers the metadata log's heartbeats only a moment after it.
+      auto seen = incarnations_seen_.find(node);
+      const bool registered_again =
+          seen != incarnations_seen_.end() && seen->second != broker.incarnation;
+      incarnations_seen_[node] = broker.incarnation;
+      const bool alive = node == config_.node_id || registered_again || heard_within_session(node);
       if (alive && image_.fenced(node)) changes.push_back(BrokerFenceRecord{node, false});
       if (!alive && !image_.fenced(node) && judged_long_enough) {
         changes.push_back(BrokerFenceRecord{node, true});
@@ -434,6 +440,7 @@ io::Task<void> Controller::liveness_loop() {
     }
     for (const BrokerFenceRecord& change : changes) {
       if (stopping_) break;
+      if (change.fenced && heard_within_session(change.node_id)) continue;  // heard meanwhile
       ControllerAnswer answer = co_await lead(MetadataRecord{change});
       if (answer.ok() && answer.offset >= 0) {
         spdlog::info("broker {} {} (session timeout {} ms)", change.node_id,

@@ -177,6 +177,7 @@ class Controller {
   std::size_t next_voter_ = 0;    // the voter a broker outside the quorum asks next
   raft::Term leading_term_ = -1;  // liveness_loop: the term this broker was last seen leading
   io::Instant leading_since_;     // when it was first seen leading in leading_term_
+  std::map<raft::NodeId, std::uint64_t> incarnations_seen_;  // liveness_loop: at its last look
   bool stopping_ = false;
   io::TaskScope tasks_;  // last: destroyed first
 };
