@@ -10,7 +10,12 @@ namespace strand::client {
 io::Result<std::vector<PartitionMove>> plan_decommission(
     const std::vector<PartitionReplicas>& partitions, const std::vector<std::int32_t>& brokers,
     std::int32_t broker) {
-  if (std::find(brokers.begin(), brokers.end(), broker) == brokers.end()) {
+  // A fenced (dead) broker is not among `brokers`, yet it is the one most often decommissioned.
+  const bool holds_replicas =
+      std::any_of(partitions.begin(), partitions.end(), [&](const PartitionReplicas& p) {
+        return std::find(p.replicas.begin(), p.replicas.end(), broker) != p.replicas.end();
+      });
+  if (!holds_replicas && std::find(brokers.begin(), brokers.end(), broker) == brokers.end()) {
     return io::Error{io::ErrorKind::kNotFound,
                      "broker " + std::to_string(broker) + " is not in the cluster"};
   }

@@ -26,9 +26,10 @@ struct PartitionMove {
 // A move for every partition in `partitions` that has a replica on `broker`: that replica is
 // replaced, in its place in the list (so a preferred leader's replacement is preferred), by the
 // broker of `brokers` outside the partition's replicas that holds the fewest replicas, counting
-// the moves planned so far (ties: the lowest id). Deterministic. Errors: kNotFound when `broker`
-// is not in `brokers`; kInvalid when a partition has no other broker to move to (its replicas
-// already cover every other broker).
+// the moves planned so far (ties: the lowest id). `broker` need not be in `brokers` (Metadata
+// leaves out a fenced broker). Deterministic. Errors: kNotFound when `broker` is neither in
+// `brokers` nor holds a replica; kInvalid when a partition has no other broker to move to (its
+// replicas already cover every other broker).
 io::Result<std::vector<PartitionMove>> plan_decommission(
     const std::vector<PartitionReplicas>& partitions, const std::vector<std::int32_t>& brokers,
     std::int32_t broker);

@@ -37,6 +37,15 @@ TEST(PlanDecommission, NothingToMoveForABrokerWithoutReplicas) {
   EXPECT_TRUE(plan->empty());
 }
 
+TEST(PlanDecommission, MovesEverythingOffAFencedBrokerMetadataNoLongerLists) {
+  io::Result<std::vector<PartitionMove>> plan =
+      plan_decommission({{"a", 0, {3, 1}}, {"a", 1, {1, 2}}, {"b", 0, {2, 3}}}, {1, 2}, 3);
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  ASSERT_EQ(plan->size(), 2u);
+  EXPECT_EQ((*plan)[0].to, (std::vector<std::int32_t>{2, 1}));
+  EXPECT_EQ((*plan)[1].to, (std::vector<std::int32_t>{2, 1}));
+}
+
 TEST(PlanDecommission, RefusesAnUnknownBrokerAndAPartitionWithNowhereToGo) {
   io::Result<std::vector<PartitionMove>> unknown = plan_decommission({}, {1, 2}, 7);
   ASSERT_FALSE(unknown.ok());
