@@ -499,6 +499,7 @@ void BrokerFaultInjector::roll(std::size_t broker) {
   roll_wait(broker, world_.now() + kCleanStopLimit);
 }
 
+// Runs to its end even after the heal began, so a broker a roll stopped always starts again.
 void BrokerFaultInjector::roll_wait(std::size_t broker, io::Instant give_up) {
   SimNode& node = *brokers_[broker];
   if (node.up() && !run_.stopped[broker] && world_.now() < give_up) {
@@ -519,6 +520,7 @@ void BrokerFaultInjector::roll_restart(std::size_t broker) {
     run_.history.broker_crashes.push_back(world_.now());
   }
   restart(broker);
+  run_.stopped[broker] = false;  // its node runs it again (a roll waiting on it is done)
   if (broker == disk_broker_) move_disk_faults();
 }
 
@@ -540,10 +542,6 @@ void BrokerFaultInjector::heal() {
     broker.disk().faults() = SimDiskFaults{};
     if (!broker.up()) {
       restart(i);
-      continue;
-    }
-    if (run_.stopped[i]) {  // shut down by a roll the heal cut short
-      roll_restart(i);
       continue;
     }
     if (disk_failed_since_boot(i)) {
