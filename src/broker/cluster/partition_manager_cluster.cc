@@ -106,6 +106,16 @@ bool leadership_recorded(const raft::Replica& replica,
   return partition.leader_epoch == static_cast<std::int32_t>(replica.term());
 }
 
+// Whether the leader `core` may hand leadership to `voter`: another voter it heard from lately
+// that holds its whole log, so the transfer completes at once.
+bool ready_to_lead(const raft::RaftCore& core, raft::NodeId voter) {
+  if (voter == core.self()) return false;
+  const std::vector<raft::NodeId> active = core.active_voters();
+  const raft::Progress* progress = core.progress(voter);
+  return std::find(active.begin(), active.end(), voter) != active.end() && progress != nullptr &&
+         progress->match_offset() >= core.last_offset();
+}
+
 }  // namespace
 
 void PartitionManager::use_cluster(Controller& controller, raft::Transport& transport,
@@ -336,11 +346,7 @@ void PartitionManager::resign_fenced_leaderships() {
     const raft::RaftCore& core = replica.core();
     if (core.transfer_target()) continue;
     for (raft::NodeId voter : core.active_voters()) {
-      const raft::Progress* progress = core.progress(voter);
-      if (voter == config_.node_id || image.fenced(voter) || progress == nullptr ||
-          progress->match_offset() < core.last_offset()) {
-        continue;
-      }
+      if (image.fenced(voter) || !ready_to_lead(core, voter)) continue;
       const raft::ReplicaError error = replica.transfer_leadership(voter);
       spdlog::info("{}-{}: this broker is fenced; leadership to {}: {}", hosted.tp.topic,
                    hosted.tp.partition, voter, raft::replica_error_name(error));
@@ -421,13 +427,7 @@ io::Task<void> PartitionManager::rebalance_loop() {
       }
       const raft::NodeId preferred = partition->assignment.replicas.front();
       const raft::RaftCore& core = replica.core();
-      if (preferred == config_.node_id || !core.configuration().is_voter(preferred)) continue;
-      const std::vector<raft::NodeId> active = core.active_voters();
-      const raft::Progress* progress = core.progress(preferred);
-      if (std::find(active.begin(), active.end(), preferred) == active.end() ||
-          progress == nullptr || progress->match_offset() < core.last_offset()) {
-        continue;
-      }
+      if (!ready_to_lead(core, preferred)) continue;
       const raft::ReplicaError error = replica.transfer_leadership(preferred);
       spdlog::info("{}-{}: leadership back to preferred replica {}: {}", hosted.tp.topic,
                    hosted.tp.partition, preferred, raft::replica_error_name(error));
