@@ -30,6 +30,19 @@ constexpr std::int16_t kCorruptMessage =
     static_cast<std::int16_t>(protocol::ErrorCode::kCorruptMessage);
 constexpr std::uint64_t kRoundsMax = std::uint64_t{1} << 32;  // guards loops against bugs only
 constexpr std::uint64_t kReadbackRestartsMax = 64;            // per partition
+// A replicated partition's leader that meets a corrupt batch answers KAFKA_STORAGE_ERROR and hands
+// the partition on while it repairs: the read-back asks again, this often at most, 200 ms apart.
+constexpr std::uint64_t kReadbackRetriesMax = 150;
+constexpr Duration kReadbackRetryGap = Duration::ms(200);
+
+bool leader_moving(const io::Error& error) {
+  using protocol::ErrorCode;
+  for (ErrorCode code : {ErrorCode::kKafkaStorageError, ErrorCode::kNotLeaderOrFollower,
+                         ErrorCode::kLeaderNotAvailable}) {
+    if (client::has_kafka_code(error, static_cast<std::int16_t>(code))) return true;
+  }
+  return false;
+}
 
 io::Instant world_now(const BrokerRun* run) { return run->world->now(); }
 
@@ -332,7 +345,8 @@ io::Task<void> consume(io::Env* env, BrokerRun* run, std::uint32_t index, client
 
 // ---- Read-back ----------------------------------------------------------------------------------
 
-io::Task<void> read_partition(BrokerRun* run, client::Client* client, const PartitionKey& tp) {
+io::Task<void> read_partition(io::Env* env, BrokerRun* run, client::Client* client,
+                              const PartitionKey& tp) {
   ReadbackPartition& out = run->history.readback[tp];
   const std::string topic = topic_name(tp.topic);
   std::vector<std::int32_t> partitions{tp.partition};
@@ -351,9 +365,16 @@ io::Task<void> read_partition(BrokerRun* run, client::Client* client, const Part
   std::int64_t position = out.start;
   const Duration no_wait;
   std::uint64_t restarts = 0;
+  std::uint64_t retries = 0;
   for (std::uint64_t round = 0; position < out.end && round < kRoundsMax; ++round) {
     io::Result<client::FetchedRecords> fetched =
         co_await client->fetch(topic, tp.partition, position, 1 << 20, no_wait);
+    if (!fetched && run->history.replicated && retries < kReadbackRetriesMax &&
+        leader_moving(fetched.error())) {
+      retries += 1;
+      co_await env->clock().sleep(kReadbackRetryGap);
+      continue;
+    }
     if (!fetched && run->history.retention.limited() && restarts < kReadbackRestartsMax &&
         client::has_kafka_code(fetched.error(), kOffsetOutOfRange)) {
       // Retention moved the log start past `position` while we read: go on from the new start,
@@ -588,7 +609,7 @@ io::Task<void> read_back(io::Env* env, BrokerRun* run) {
   for (std::uint32_t topic = 0; topic < run->options->topics_count; ++topic) {
     for (std::int32_t p = 0; p < run->options->partitions_count; ++p) {
       const PartitionKey tp{topic, p};
-      co_await read_partition(run, client.get(), tp);
+      co_await read_partition(env, run, client.get(), tp);
     }
   }
   run->history.readback_done = true;

@@ -26,9 +26,12 @@ std::optional<std::pair<PartitionKey, std::int64_t>> parse_segment_path(const st
   const std::size_t name_at = path.rfind('/');
   if (name_at == std::string::npos || name_at == 0) return {};
   const std::size_t dir_at = path.rfind('/', name_at - 1);
-  const std::string dir = path.substr(dir_at == std::string::npos ? 0 : dir_at + 1,
-                                      name_at - (dir_at == std::string::npos ? 0 : dir_at + 1));
+  std::string dir = path.substr(dir_at == std::string::npos ? 0 : dir_at + 1,
+                                name_at - (dir_at == std::string::npos ? 0 : dir_at + 1));
   const std::string name = path.substr(name_at + 1);
+  // A cluster's replica directories end in ".<raft group>".
+  const std::size_t group_dot = dir.find('.');
+  if (group_dot != std::string::npos) dir = dir.substr(0, group_dot);
   const std::size_t dash = dir.rfind('-');
   if (dir.size() < 2 || dir[0] != 't' || dash == std::string::npos) return {};
   std::uint32_t topic = 0;
@@ -164,6 +167,7 @@ void BrokerFaultInjector::start() {
     if (drift > 0) node->set_clock_drift_ppm(random_.between(-drift, drift));
   }
   disk_broker_ = pick_broker();
+  flip_broker_ = disk_broker_;
   set_disk_faults(disk_broker().disk());
   world_.network().set_all_links(run_.options->link);
   const std::pair<Duration, void (BrokerFaultInjector::*)()> classes[] = {
@@ -428,12 +432,14 @@ void BrokerFaultInjector::no_space() {
   at(options_.no_space_length + next_gap(options_.no_space_every), [this] { no_space(); });
 }
 
-// Flips one bit of the synced bytes of a random segment file, and taints its partition from the
-// batch that held the bit (broker_history.h says what that allows).
+// Flips one bit of the synced bytes of a random segment file and, on a single broker, taints its
+// partition from the batch that held the bit (broker_history.h says what that allows). In a
+// cluster, one broker's disk corrupts data for the whole run (the fault the replicas must repair):
+// the other replicas' copies are the truth.
 void BrokerFaultInjector::bit_flip() {
   if (!faulting()) return;
   at(next_gap(options_.bit_flip_every), [this] { bit_flip(); });
-  SimDisk& disk = disk_broker().disk();
+  SimDisk& disk = brokers_[flip_broker_]->disk();
   std::vector<std::pair<std::string, std::pair<PartitionKey, std::int64_t>>> segments;
   for (const auto& [path, entry] : disk.current_image()) {
     if (entry.kind != EntryKind::kFile || entry.bytes.empty()) continue;
@@ -448,9 +454,12 @@ void BrokerFaultInjector::bit_flip() {
   const auto bit = static_cast<unsigned>(random_.uniform(8));
   for (int attempt = 0; attempt < 64; ++attempt) {
     if (disk.flip_bit(path, position, bit).ok()) {
-      const std::int64_t from = batch_holding(*bytes, position, where.second);
-      auto [it, fresh] = run_.history.taint.try_emplace(where.first, from);
-      if (!fresh) it->second = std::min(it->second, from);
+      // Replicated, the batch is repaired from the other replicas: nothing may be lost.
+      if (!run_.history.replicated) {
+        const std::int64_t from = batch_holding(*bytes, position, where.second);
+        auto [it, fresh] = run_.history.taint.try_emplace(where.first, from);
+        if (!fresh) it->second = std::min(it->second, from);
+      }
       counts_.bit_flips += 1;
       return;
     }

@@ -95,6 +95,7 @@ class BrokerFaultInjector {
   std::vector<Kind> kinds_;
   std::vector<SimDiskStats> at_boot_;  // each broker disk's counters when it last booted
   std::size_t disk_broker_ = 0;        // the broker whose disk has faults
+  std::size_t flip_broker_ = 0;        // the broker whose disk flips bits (never moves)
   bool no_space_now_ = false;
   bool rolling_ = false;  // a rolling restart is under way
 };

@@ -18,7 +18,8 @@
 // again by an idempotent producer's retry (seen at two offsets). Never relaxed, anywhere: every
 // record served parses, is one some producer sent, matches it byte for byte, and sits at one
 // offset only when neither is tainted; a reader's offsets are strictly increasing, and dense on a
-// single broker.
+// single broker. In a replicated cluster a bit flip taints nothing: the replica that meets the
+// corrupt batch repairs it from its peers (src/broker/raft/replica.h), so no exemption applies.
 //
 // A replicated cluster (history.replicated): a new leader's Raft control batch takes an offset
 // that consumers skip, and the history can't tell where those are, so polls need only be strictly

@@ -519,8 +519,11 @@ BrokerWorkloadOptions randomize_faults(const BrokerWorkloadOptions& base, std::u
   f.no_space_every = every(0.25, 3'000, 20'000);
   f.no_space_length = Duration::ms(random.between(100, 3'000));
   f.bit_flip_every = every(0.2, 2'000, 20'000);
-  // The bit-flip taint model assumes a single replica (broker_history.h): not in clusters yet.
-  if (options.nodes_count > 1) f.bit_flip_every = Duration{};
+  // A cluster scenario that flips bits (cluster-bit-flips.toml) keeps flipping in every mix.
+  if (options.nodes_count > 1 && f.bit_flip_every == Duration{} &&
+      base.faults.bit_flip_every > Duration{}) {
+    f.bit_flip_every = base.faults.bit_flip_every;
+  }
   f.crash_all_fraction = options.nodes_count > 1 && random.chance(0.5) ? random.unit() * 0.4 : 0.0;
   f.isolate_leader_fraction = random.unit();
   f.clock_drift_ppm_max = random.chance(0.5) ? random.between(0, 50'000) : 0;

@@ -228,6 +228,37 @@ TEST(RaftElection, RejoiningNodeNeitherVotesNorCampaignsUntilCaughtUp) {
   EXPECT_EQ(node.hard_state().voted_for, 3);
 }
 
+// A node that cut off part of its log (a corrupt batch) knows where the lost log ended: while
+// rejoining it votes as that log would have, only for candidates at least as up to date as it.
+TEST(RaftElection, RejoiningNodeWithAFloorVotesOnlyForCandidatesReachingIt) {
+  io::SeededRandom random(1);
+  Config config = test_config();
+  config.self = 2;
+  RestoredState restored = restored_with_log({1, 1, 2}, 2, {1, 2, 3});
+  restored.rejoining = true;
+  restored.rejoin_floor = OffsetAndTerm{6, 2};  // it held offsets up to 6 (term 2) before
+  RaftCore node(config, std::move(restored), random);
+  for (int i = 0; i < 100; ++i) node.tick();
+  EXPECT_EQ(node.role(), Role::kFollower) << "a rejoining node does not campaign";
+  auto granted = [&](NodeId from, Term term, Offset last_offset, Term last_term) {
+    node.step(Message{from, 2, term, VoteRequest{false, false, last_offset, last_term}});
+    Ready ready = node.take_ready();
+    bool grant = false;
+    for (const Message& message : testing::all_messages(ready)) {
+      if (const auto* vote = std::get_if<VoteResponse>(&message.body)) grant = vote->granted;
+    }
+    node.advance(ready);
+    return grant;
+  };
+  // Longer than what it holds now (offset 2), shorter than what it lost: refused.
+  EXPECT_FALSE(granted(1, 3, 5, 2));
+  // As long as the lost log, in a later term: granted.
+  EXPECT_TRUE(granted(3, 4, 6, 2));
+  // A later last term beats any offset.
+  EXPECT_TRUE(granted(1, 5, 3, 3));
+  EXPECT_TRUE(node.rejoining()) << "voting does not end rejoining; catching up does";
+}
+
 TEST(RaftElection, SingleVoterElectsItselfAndCommitsAfterSync) {
   io::SeededRandom random(1);
   Config config = test_config();

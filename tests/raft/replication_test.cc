@@ -235,5 +235,30 @@ TEST(RaftReplication, LostAppendsAreResent) {
       20));
 }
 
+TEST(RaftReplication, RejoiningFollowerLowersItsMatchAndIsSentTheEntriesAgain) {
+  Cluster cluster({1, 2, 3}, {}, unit_config(), 15);
+  cluster.elect(1);
+  ASSERT_TRUE(cluster.propose(1, 5).ok());
+  ASSERT_TRUE(cluster.run_until([&] { return cluster.core(2).last_offset() == 5; }, 20));
+  RaftCore& leader = cluster.core(1);
+  const Term term = leader.term();
+  ASSERT_EQ(leader.progress(2)->match_offset(), 5);
+  // A stale (or reordered) heartbeat answer from a follower that is not rejoining changes nothing.
+  leader.step(Message{2, 1, term, HeartbeatResponse{2, false}});
+  EXPECT_EQ(leader.progress(2)->match_offset(), 5);
+  // A rejoining follower that cut its log after offset 2 (a corrupt batch): resend from 3.
+  leader.step(Message{2, 1, term, HeartbeatResponse{2, true}});
+  EXPECT_EQ(leader.progress(2)->match_offset(), 2);
+  EXPECT_EQ(leader.progress(2)->next_offset(), 3);
+  EXPECT_EQ(leader.commit_index(), 5) << "the commit index never moves back";
+  Ready ready = leader.take_ready();
+  bool resent = false;
+  for (const Message& message : ready.to_send_now) {
+    const auto* append = std::get_if<AppendRequest>(&message.body);
+    if (message.to == 2 && append != nullptr && append->prev_offset == 2) resent = true;
+  }
+  EXPECT_TRUE(resent);
+}
+
 }  // namespace
 }  // namespace strand::raft

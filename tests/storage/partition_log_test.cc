@@ -345,6 +345,60 @@ TEST_F(PartitionLogTest, NeverServesABatchWhoseCrcFails) {
   EXPECT_EQ(batches_in(*good).size(), 1u);
 }
 
+// Recovery tells a corrupt batch (synced bytes changed: intact batches follow it) from a torn
+// tail, and says where the lost log ended; a torn tail is no loss.
+TEST_F(PartitionLogTest, RecoveryTellsCorruptionFromATornTail) {
+  auto log = open_log();
+  for (int i = 0; i < 6; ++i) append(*log, 2, "c" + std::to_string(i));
+  ASSERT_TRUE(run(log->sync()).ok());
+  const std::uint64_t size = make_batch(2, clock_.wall_ms(), "c0").size();
+  crash(log, 1);
+  ASSERT_TRUE(
+      disk_.flip_bit("data/topic-0/" + segment_file_name(0, ".log"), 2 * size + 40, 5).ok());
+  auto recovered = open_log();
+  ASSERT_NE(recovered, nullptr);
+  EXPECT_EQ(recovered->next_offset(), 4) << "cut at the corrupt batch [4, 5]";
+  ASSERT_TRUE(recovered->lost_end().has_value());
+  EXPECT_EQ(recovered->lost_end()->last_offset, 11) << "the last intact batch behind the cut";
+  EXPECT_EQ(recovered->lost_end()->leader_epoch, 1);
+  // A torn tail (unsynced appends a crash tore) is not corruption.
+  for (int i = 0; i < 3; ++i) append(*recovered, 2, "u" + std::to_string(i));
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    crash(recovered, seed);
+    recovered = open_log();
+    ASSERT_NE(recovered, nullptr);
+    EXPECT_FALSE(recovered->lost_end().has_value()) << "seed " << seed;
+    for (int i = 0; i < 3; ++i) append(*recovered, 2, "u" + std::to_string(i));
+  }
+}
+
+// A replica repairing a corrupt batch opens its log with repair_from: the batch holding that
+// offset and everything after it go, across segments, whatever was synced; later appends follow.
+TEST_F(PartitionLogTest, RepairOpenCutsFromTheBatchHoldingTheOffset) {
+  auto log = open_log(LogConfig{.segment_bytes = 300});
+  for (int i = 0; i < 12; ++i) append(*log, 2, "r" + std::to_string(i));
+  ASSERT_TRUE(run(log->close()).ok());
+  log.reset();
+  env_ = std::make_unique<StorageEnv>(disk_, clock_, 7);
+  auto repaired = run(
+      PartitionLog::open(*env_, "data/topic-0", LogConfig{.segment_bytes = 300}, std::int64_t{9}));
+  ASSERT_TRUE(repaired.ok()) << repaired.error().to_string();
+  EXPECT_EQ((*repaired)->next_offset(), 8) << "9 is inside batch [8, 9]";
+  EXPECT_FALSE((*repaired)->lost_end().has_value());
+  EXPECT_EQ(append(**repaired, 2, "again").base_offset, 8);
+  crash(*repaired, 2);
+  auto reopened = open_log(LogConfig{.segment_bytes = 300});
+  auto kept = run(reopened->read(6, 1));
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(batches_in(*kept).front().second, "r3-v0");
+  EXPECT_LE(reopened->next_offset(), 10);
+  if (reopened->next_offset() == 10) {
+    auto again = run(reopened->read(8, 1));
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(batches_in(*again).front().second, "again-v0");
+  }
+}
+
 TEST_F(PartitionLogTest, ReadErrorFailsThatReadOnly) {
   auto log = open_log();
   append(*log, 2, "a");

@@ -294,6 +294,7 @@ io::Task<std::int64_t> Partition::replay_batches(ProducerStateTable& table, std:
     if (!bytes) {
       spdlog::warn("{}-{}: reading producer batches at offset {}: {}", tp_.topic, tp_.partition,
                    next, bytes.error().to_string());
+      note_read_error(bytes.error(), next);
       break;
     }
     const std::int64_t before = next;
@@ -404,6 +405,13 @@ io::Task<void> Partition::save_before_start_moves(std::weak_ptr<Partition> weak,
   co_await self->save_producer_snapshot(new_start);
 }
 
+void Partition::note_read_error(const io::Error& error, std::int64_t offset) {
+  if (error.kind != io::ErrorKind::kCorrupt || !replica_ || closing_) return;
+  spdlog::error("{}-{}: {}; repaired from the other replicas if it has any", tp_.topic,
+                tp_.partition, error.to_string());
+  replica_->request_repair(offset);
+}
+
 io::Task<io::Result<std::vector<std::byte>>> Partition::read(std::int64_t offset,
                                                              std::uint32_t bytes_max) {
   if (closing_) co_return io::Error{io::ErrorKind::kNotFound, "partition is being deleted"};
@@ -416,6 +424,7 @@ io::Task<io::Result<std::vector<std::byte>>> Partition::read(std::int64_t offset
   io::Result<std::vector<std::byte>> bytes = co_await log_.read(offset, bytes_max, upper);
   operations_in_flight_ -= 1;
   operation_done_.notify_all();
+  if (!bytes) note_read_error(bytes.error(), offset);
   co_return std::move(bytes);
 }
 
@@ -461,7 +470,10 @@ io::Task<io::Result<std::optional<Partition::TimestampedOffset>>> Partition::fin
     co_return std::optional<TimestampedOffset>{};
   }
   io::Result<std::vector<std::byte>> bytes = co_await log_.read(**offset, 1, log_.high_watermark());
-  if (!bytes) co_return std::move(bytes).error();
+  if (!bytes) {
+    note_read_error(bytes.error(), **offset);
+    co_return std::move(bytes).error();
+  }
   io::Result<std::uint32_t> size = protocol::RecordBatchView::peek_size(*bytes);
   if (!size || *size > bytes->size()) co_return io::Error{io::ErrorKind::kCorrupt, "short batch"};
   io::Result<protocol::RecordBatchView> batch = protocol::RecordBatchView::parse(

@@ -119,6 +119,8 @@ class Partition : public std::enable_shared_from_this<Partition> {
   void set_planted_bug(const std::string& name);
 
  private:
+  // A read met a corrupt batch (kCorrupt) at or after `offset`: a replica repairs it from peers.
+  void note_read_error(const io::Error& error, std::int64_t offset);
   io::Task<io::Result<std::optional<TimestampedOffset>>> find_timestamp(std::int64_t timestamp);
   // Replicated: proposes the batch; the outcome has its offsets once it is in the log, even if it
   // did not commit in time.
@@ -265,6 +267,8 @@ class PartitionManager {
   raft::GroupRegistry* registry_ = nullptr;
   std::map<std::uint64_t, Hosted> replicas_;  // by Raft group
   std::uint64_t role_changes_ = 0;            // of every replica here (ReplicaOptions)
+  std::uint64_t repairs_requested_ = 0;       // of every replica here (ReplicaOptions)
+  std::uint64_t repairs_seen_ = 0;            // what reconcile() last looked at
   std::int64_t reconciled_offset_ = -2;       // the image reconcile() last completed on
   io::Condition image_changed_;
   bool closing_ = false;

@@ -185,7 +185,10 @@ io::Task<void> PartitionManager::reconcile_loop() {
     // Only when the image changed since the last complete pass, or that pass left work behind (a
     // replica that did not open, a deletion waiting for the image to catch up): walking thousands
     // of replicas every second was a fifth of an idle broker's CPU.
-    if (controller_->image().applied_offset() != reconciled_offset_) co_await reconcile();
+    if (controller_->image().applied_offset() != reconciled_offset_ ||
+        repairs_requested_ != repairs_seen_) {
+      co_await reconcile();
+    }
     if (closing_) break;
     (void)co_await io::wait_notified(image_changed_, env_.clock(), kReconcileEvery);
   }
@@ -229,6 +232,20 @@ io::Task<void> PartitionManager::reconcile() {
   for (std::uint64_t group : gone) {
     if (closing_) co_return;
     co_await remove_replica(group, true);
+  }
+  // Replicas that met a corrupt batch: closed here (close() marks them for repair) and opened
+  // again below, cutting the log at the batch and rejoining.
+  if (repairs_requested_ != repairs_seen_) {
+    repairs_seen_ = repairs_requested_;
+    std::vector<std::uint64_t> repairing;
+    for (const auto& [group, hosted] : replicas_) {
+      if (hosted.replica->needs_repair()) repairing.push_back(group);
+    }
+    for (std::uint64_t group : repairing) {
+      if (closing_) co_return;
+      spdlog::warn("replica of group {} closes to repair a corrupt batch", group);
+      co_await remove_replica(group, false);
+    }
   }
   // Replicas placed here that are not open yet (copied: the image may change while opening).
   struct Wanted {
@@ -274,6 +291,8 @@ io::Task<io::Result<void>> PartitionManager::open_replica(storage::TopicPartitio
   raft::ReplicaOptions options = replica_options(config_, log, &data_arrived_);
   options.external_ticks = true;  // tick_loop()
   options.role_changes = &role_changes_;
+  options.repairs_requested = &repairs_requested_;
+  options.repair_requested = &image_changed_;
 #ifdef STRAND_PLANTED_BUGS
   options.raft.test_only_skip_log_up_to_date_check =
       config_.planted_bug == "vote_without_log_check";
@@ -287,6 +306,12 @@ io::Task<io::Result<void>> PartitionManager::open_replica(storage::TopicPartitio
   io::Result<std::unique_ptr<raft::Replica>> opened = co_await raft::Replica::open(
       env_, replica_directory(tp, group), group, std::move(bootstrap), options, *transport_);
   if (!opened) co_return std::move(opened).error();
+  if (std::optional<raft::Offset> cut = (*opened)->repaired_from()) {
+    spdlog::warn(
+        "replica of {}-{} lost its log from offset {} (a corrupt batch): rejoining, it "
+        "takes the entries again from the leader",
+        tp.topic, tp.partition, *cut);
+  }
   Hosted hosted;
   hosted.tp = tp;
   hosted.replica = std::move(*opened);

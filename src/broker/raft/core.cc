@@ -62,7 +62,8 @@ RaftCore::RaftCore(const Config& config, RestoredState restored, io::Random& ran
       configurations_(std::move(restored.configurations)),
       term_(restored.hard_state.term),
       voted_for_(restored.hard_state.voted_for),
-      rejoining_(restored.rejoining) {
+      rejoining_(restored.rejoining),
+      rejoin_floor_(restored.rejoin_floor) {
   STRAND_ASSERT(config_.valid(), "the Raft configuration is usable");
   STRAND_ASSERT(term_ >= log_.last_term(), "the stored term is at least the log's last term");
   STRAND_ASSERT(configurations_.latest_offset() <= log_.last_offset(),

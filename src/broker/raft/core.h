@@ -85,9 +85,14 @@ struct RestoredState {
   // The configuration in effect just below the log start offset (or the bootstrap configuration
   // at offset -1) and every configuration entry in the log after it, in offset order.
   std::vector<ConfigurationHistory::Item> configurations;
-  // This node lost its state for the group (its replica was deleted, and is now opened again):
-  // it neither votes nor campaigns until it caught up with a leader (see RaftCore::rejoining()).
+  // This node lost its state for the group (its replica was deleted, and is now opened again),
+  // or part of its log (a corrupt batch cut off): it neither votes nor campaigns until it caught
+  // up with a leader (see RaftCore::rejoining()).
   bool rejoining = false;
+  // For a node that lost part of its log: the last entry of its log before the loss (or one
+  // beyond it). While rejoining it votes, as its whole log would have, for a candidate at least
+  // as up to date as this; nullopt: no votes at all.
+  std::optional<OffsetAndTerm> rejoin_floor;
 };
 
 struct Ready {
@@ -207,8 +212,9 @@ class RaftCore {
   // Whether this node restarted without the state it had for the group (RestoredState) and has
   // not yet caught up with a leader. Such a node may once have voted, and acknowledged entries it
   // no longer holds: peers with a stale configuration still count it, so a vote from it could
-  // elect a leader missing committed entries. It grants no votes and does not campaign until
-  // an append from a leader brought its log up to that leader's commit index.
+  // elect a leader missing committed entries. It does not campaign, and grants no votes (or, with
+  // RestoredState::rejoin_floor, only to candidates at least as up to date as the log it lost),
+  // until an append from a leader brought its log up to that leader's commit index.
   bool rejoining() const { return rejoining_; }
   // Ticks since the core was created.
   std::int64_t ticks() const { return ticks_; }
@@ -293,6 +299,7 @@ class RaftCore {
   std::int32_t heartbeat_elapsed_ = 0;  // leader: ticks since the last heartbeat
   Offset commit_announced_ = -1;        // leader: the commit index its last heartbeats carried
   bool rejoining_ = false;
+  std::optional<OffsetAndTerm> rejoin_floor_;
   std::int32_t randomized_election_timeout_ = 0;
   std::int64_t ticks_ = 0;  // every tick() so far
 

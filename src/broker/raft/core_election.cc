@@ -52,9 +52,13 @@ void RaftCore::handle_vote_request(const Message& message, const VoteRequest& re
   const bool can_vote = voted_for_ == message.from ||
                         (voted_for_ == kNoNode && leader_ == kNoNode) ||
                         (request.pre_vote && message.term > term_);
-  // A rejoining node's log is no promise of what it once acknowledged (rejoining()).
-  const bool grant =
-      can_vote && !rejoining_ && log_up_to_date(request.last_offset, request.last_term);
+  // A rejoining node's log is no promise of what it once acknowledged (rejoining()); the end of
+  // the log it lost, if it knows it, is.
+  const bool floor_ok =
+      !rejoining_ || (rejoin_floor_ && (request.last_term != rejoin_floor_->term
+                                            ? request.last_term > rejoin_floor_->term
+                                            : request.last_offset >= rejoin_floor_->offset));
+  const bool grant = can_vote && floor_ok && log_up_to_date(request.last_offset, request.last_term);
   if (request.pre_vote) {
     const Term answer_term = grant ? message.term : term_;
     send(Message{config_.self, message.from, answer_term, VoteResponse{true, grant}});

@@ -76,6 +76,16 @@ void Progress::on_stall(Offset follower_last_offset) {
   on_reject(std::min(next_offset_, follower_last_offset + 1));
 }
 
+void Progress::on_lost(Offset follower_last_offset) {
+  match_offset_ = std::max(Offset{-1}, std::min(match_offset_, follower_last_offset));
+  state_ = State::kProbe;
+  idle_intervals_ = 0;
+  probe_sent_ = false;
+  inflight_.clear();
+  next_offset_ = match_offset_ + 1;
+  check_invariants();
+}
+
 void Progress::on_heartbeat_interval() {
   probe_sent_ = false;
   const bool waiting = match_offset_ + 1 < next_offset_;

@@ -45,6 +45,9 @@ class Progress {
   // Appends may have been lost (the follower's last offset is behind what was sent and nothing
   // was acked for a heartbeat interval): probe again from just after `follower_last_offset`.
   void on_stall(Offset follower_last_offset);
+  // The follower lost entries it had acknowledged (a corrupt batch it cut off) and holds the log
+  // only up to `follower_last_offset`: lower the match offset and probe from just after it.
+  void on_lost(Offset follower_last_offset);
   // A heartbeat interval passed: a probe may be sent again.
   void on_heartbeat_interval();
   // In kReplicate, two heartbeat intervals passed with appends unacknowledged and no ack: they

@@ -14,6 +14,21 @@ namespace {
 
 io::Error corrupt(const std::string& what) { return io::Error{io::ErrorKind::kCorrupt, what}; }
 
+constexpr int kOpenRepairsMax = 4;  // corrupt batches one open() cuts off before giving up
+
+OffsetAndTerm later_of(OffsetAndTerm a, OffsetAndTerm b) {
+  if (a.term != b.term) return a.term > b.term ? a : b;
+  return a.offset >= b.offset ? a : b;
+}
+
+// The term of `offset` by the leader epoch checkpoint's term starts (the last at or below it).
+Term term_of(const std::vector<TermStart>& epochs, Offset offset) {
+  auto after =
+      std::upper_bound(epochs.begin(), epochs.end(), offset,
+                       [](Offset at, const TermStart& epoch) { return at < epoch.start_offset; });
+  return after == epochs.begin() ? Term{-1} : std::prev(after)->term;
+}
+
 }  // namespace
 
 const char* replica_error_name(ReplicaError error) {
@@ -51,16 +66,87 @@ io::Task<io::Result<std::unique_ptr<Replica>>> Replica::open(io::Env& env, std::
   STRAND_ASSERT(options.raft.valid() && bootstrap.valid(), "a usable configuration");
   std::unique_ptr<Replica> replica(
       new Replica(env, std::move(directory), group, options, transport));
-  io::Result<void> restored = co_await replica->restore(std::move(bootstrap));
+  io::Result<void> restored = co_await replica->restore(bootstrap);
+  // A corrupt batch met while restoring: with other voters to send it again, cut the log there
+  // and open again, rejoining.
+  const bool others =
+      bootstrap.voters.size() >= 2 || replica->base_configuration_.voters.size() >= 2;
+  // (Opening reads term boundaries before the rest, so a second, earlier batch may show next.)
+  for (int repairs = 0;
+       repairs < kOpenRepairsMax && !restored && restored.error().kind == io::ErrorKind::kCorrupt &&
+       replica->corrupt_at_ && others;
+       ++repairs) {
+    const Offset from = *replica->corrupt_at_;
+    replica->corrupt_at_.reset();
+    STRAND_ASSERT(replica->log_ != nullptr, "log reads happen on an open log");
+    const OffsetAndTerm floor = replica->log_end();
+    (void)co_await replica->log_->close();
+    replica->log_.reset();
+    io::Result<void> marked = co_await replica->mark_for_repair(from, floor);
+    if (!marked) co_return std::move(marked).error();
+    restored = co_await replica->restore(bootstrap);
+  }
   if (!restored) co_return std::move(restored).error();
   co_return std::move(replica);
 }
 
+OffsetAndTerm Replica::log_end() const {
+  const Offset last = log_->next_offset() - 1;
+  return OffsetAndTerm{last, term_of(epochs_, last)};
+}
+
+io::Task<io::Result<void>> Replica::mark_rejoining(OffsetAndTerm floor) {
+  io::Result<std::optional<RejoinMarker>> marker =
+      co_await read_rejoin_marker(env_.fs(), directory_);
+  if (!marker) co_return std::move(marker).error();
+  std::optional<OffsetAndTerm> kept = floor;
+  if (*marker) {
+    // Already rejoining: without a floor it votes for nobody, and a floor only rises.
+    if (!(*marker)->floor) co_return io::ok();
+    kept = later_of(*(*marker)->floor, floor);
+  }
+  co_return co_await write_rejoin_marker(env_.fs(), directory_, kept);
+}
+
+io::Task<io::Result<void>> Replica::mark_for_repair(Offset from, OffsetAndTerm floor) {
+  // The rejoin marker first: once the cut may happen, this replica must not vote on its log.
+  io::Result<void> rejoin = co_await mark_rejoining(floor);
+  if (!rejoin) co_return rejoin;
+  co_return co_await write_repair_marker(env_.fs(), directory_, from);
+}
+
+bool Replica::may_repair() const {
+  const Configuration& configuration = core_->configuration();
+  return configuration.voters.size() >= 2 || !configuration.is_voter(options_.raft.self);
+}
+
+void Replica::request_repair(Offset offset) {
+  // Without an owner that reopens it (repair_requested), a replica finds corruption only when
+  // it opens.
+  if (stopping_ || options_.repair_requested == nullptr || !may_repair()) return;
+  if (repair_from_) {
+    repair_from_ = std::min(*repair_from_, offset);
+    return;
+  }
+  repair_from_ = std::max(offset, log_->log_start_offset());
+  fail(corrupt(directory_ + ": corrupt batch at or after offset " + std::to_string(offset)));
+  if (options_.repairs_requested != nullptr) *options_.repairs_requested += 1;
+  options_.repair_requested->notify_all();
+}
+
 io::Task<io::Result<void>> Replica::restore(Configuration bootstrap) {
+  io::Result<std::optional<Offset>> repair = co_await read_repair_marker(env_.fs(), directory_);
+  if (!repair) co_return std::move(repair).error();
   io::Result<std::unique_ptr<storage::PartitionLog>> log =
-      co_await storage::PartitionLog::open(env_, directory_, options_.log);
+      co_await storage::PartitionLog::open(env_, directory_, options_.log, *repair);
   if (!log) co_return std::move(log).error();
   log_ = std::move(*log);
+  if (*repair) {
+    // The cut is durable (open synced it); the rejoin marker stays until caught up.
+    io::Result<void> removed = co_await remove_repair_marker(env_.fs(), directory_);
+    if (!removed) co_return std::move(removed).error();
+    repaired_from_ = **repair;
+  }
   io::Result<std::optional<HardState>> hard_state = co_await read_hard_state(env_.fs(), directory_);
   if (!hard_state) co_return std::move(hard_state).error();
   io::Result<std::optional<EpochCheckpoint>> checkpoint =
@@ -76,6 +162,7 @@ io::Task<io::Result<void>> Replica::restore(Configuration bootstrap) {
     epochs_ = {TermStart{0, start - 1}};
     base_configuration_ = std::move(bootstrap);
   }
+  const std::vector<TermStart> checkpointed_epochs = epochs_;
   io::Result<void> valid = co_await validate_epochs();
   if (!valid) co_return std::move(valid).error();
   EpochCheckpoint rewritten{epochs_, base_configuration_};
@@ -94,10 +181,40 @@ io::Task<io::Result<void>> Replica::restore(Configuration bootstrap) {
   io::Result<std::vector<ConfigurationHistory::Item>> configurations =
       co_await replay_configurations();
   if (!configurations) co_return std::move(configurations).error();
-  io::Result<bool> rejoining = co_await has_rejoin_marker(env_.fs(), directory_);
-  if (!rejoining) co_return std::move(rejoining).error();
-  RestoredState restored{state, TermIndex(epochs_, start, last), commit,
-                         std::move(*configurations), *rejoining};
+  io::Result<std::optional<RejoinMarker>> rejoin =
+      co_await read_rejoin_marker(env_.fs(), directory_);
+  if (!rejoin) co_return std::move(rejoin).error();
+  // Recovery cut a corrupt batch (one with an intact batch after it), or the log ends before a
+  // checkpointed high watermark (entries below it were synced): entries this replica acknowledged
+  // may be gone. With other voters, rejoin; a sole voter goes on with what it has.
+  const Configuration& latest = configurations->back().configuration;
+  const bool others = latest.voters.size() >= 2 || !latest.is_voter(options_.raft.self);
+  // The replica then votes as the log it lost would have: the end of that log is the last intact
+  // batch behind the cut, or the checkpointed high watermark, whichever is later.
+  std::optional<OffsetAndTerm> lost;
+  if (const std::optional<storage::LostEnd>& end = log_->lost_end()) {
+    const Term term =
+        std::max<Term>(term_of(checkpointed_epochs, end->last_offset), end->leader_epoch);
+    lost = OffsetAndTerm{end->last_offset, term};
+  }
+  const Offset committed_end = checkpointed->value_or(0) - 1;
+  if (committed_end > last) {
+    const OffsetAndTerm end{committed_end, term_of(checkpointed_epochs, committed_end)};
+    lost = lost ? later_of(*lost, end) : end;
+  }
+  if (lost && others) {
+    io::Result<void> marked = co_await mark_rejoining(later_of(*lost, log_end()));
+    if (!marked) co_return std::move(marked).error();
+    rejoin = co_await read_rejoin_marker(env_.fs(), directory_);
+    if (!rejoin) co_return std::move(rejoin).error();
+    repaired_from_ = last + 1;
+  }
+  RestoredState restored{state,
+                         TermIndex(epochs_, start, last),
+                         commit,
+                         std::move(*configurations),
+                         rejoin->has_value(),
+                         *rejoin ? (*rejoin)->floor : std::nullopt};
   core_ = std::make_unique<RaftCore>(options_.raft, std::move(restored), env_.rng());
   appended_last_ = last;
   high_watermark_ = std::max(log_->high_watermark(), commit + 1);
@@ -125,6 +242,7 @@ io::Task<io::Result<void>> Replica::validate_epochs() {
       io::Result<EntryMeta> first = co_await meta_at(boundary);
       if (!first) co_return std::move(first).error();
       if (first->base_offset != boundary || first->term != epochs_[i].term) {
+        corrupt_at_ = boundary;
         co_return corrupt(directory_ + ": term " + std::to_string(epochs_[i].term) +
                           " does not start at offset " + std::to_string(boundary));
       }
@@ -133,6 +251,7 @@ io::Task<io::Result<void>> Replica::validate_epochs() {
       io::Result<EntryMeta> before = co_await meta_at(boundary - 1);
       if (!before) co_return std::move(before).error();
       if (before->term != epochs_[i - 1].term) {
+        corrupt_at_ = boundary - 1;
         co_return corrupt(directory_ + ": offset " + std::to_string(boundary - 1) +
                           " is not of term " + std::to_string(epochs_[i - 1].term));
       }
@@ -142,6 +261,7 @@ io::Task<io::Result<void>> Replica::validate_epochs() {
     io::Result<EntryMeta> last = co_await meta_at(end - 1);
     if (!last) co_return std::move(last).error();
     if (last->term != epochs_.back().term) {
+      corrupt_at_ = end - 1;
       co_return corrupt(directory_ + ": the log ends in a term the checkpoint does not know");
     }
   }
@@ -158,7 +278,10 @@ io::Task<io::Result<std::vector<ConfigurationHistory::Item>>> Replica::replay_co
   for (std::uint64_t reads = 0; next < end; ++reads) {
     STRAND_ASSERT(reads < (1ull << 40), "every read moves forward");
     io::Result<std::vector<std::byte>> bytes = co_await log_->read(next, 1u << 20);
-    if (!bytes) co_return std::move(bytes).error();
+    if (!bytes) {
+      if (bytes.error().kind == io::ErrorKind::kCorrupt) corrupt_at_ = next;
+      co_return std::move(bytes).error();
+    }
     if (bytes->empty()) co_return corrupt(directory_ + ": the log ends before its end offset");
     std::span<const std::byte> rest(*bytes);
     for (std::size_t batches = 0; !rest.empty(); ++batches) {
@@ -167,6 +290,13 @@ io::Task<io::Result<std::vector<ConfigurationHistory::Item>>> Replica::replay_co
       if (!batch) co_return corrupt(directory_ + ": unreadable batch");
       io::Result<Entry> entry = entry_from_batch(*batch);
       if (!entry) co_return std::move(entry).error();
+      // partitionLeaderEpoch is outside the batch CRC: a flipped term shows only here.
+      if (entry->meta.term != term_of(epochs_, entry->meta.base_offset)) {
+        corrupt_at_ = entry->meta.base_offset;
+        co_return corrupt(directory_ + ": offset " + std::to_string(entry->meta.base_offset) +
+                          " holds term " + std::to_string(entry->meta.term) +
+                          ", not the checkpoint's");
+      }
       if (entry->meta.kind == EntryKind::kConfiguration) {
         if (items.size() > ConfigurationHistory::kEntriesMax) {
           co_return corrupt(directory_ + ": too many configuration entries");
@@ -181,7 +311,10 @@ io::Task<io::Result<std::vector<ConfigurationHistory::Item>>> Replica::replay_co
 
 io::Task<io::Result<EntryMeta>> Replica::meta_at(Offset offset) {
   io::Result<std::vector<std::byte>> bytes = co_await log_->read(offset, 1);
-  if (!bytes) co_return std::move(bytes).error();
+  if (!bytes) {
+    if (bytes.error().kind == io::ErrorKind::kCorrupt) corrupt_at_ = offset;
+    co_return std::move(bytes).error();
+  }
   io::Result<std::uint32_t> size = protocol::RecordBatchView::peek_size(*bytes);
   if (!size || *size > bytes->size()) co_return corrupt(directory_ + ": unreadable batch");
   io::Result<Entry> entry = entry_from_batch(std::span<const std::byte>(*bytes).first(*size));
@@ -199,6 +332,10 @@ io::Task<io::Result<void>> Replica::close() {
   io::Result<void> checkpointed = io::ok();
   if (!failed_) checkpointed = co_await checkpoint_high_watermark();
   io::Result<void> closed = co_await log_->close();
+  if (repair_from_) {
+    io::Result<void> marked = co_await mark_for_repair(*repair_from_, log_end());
+    if (!marked) co_return marked;
+  }
   if (!checkpointed) co_return checkpointed;
   co_return closed;
 }
@@ -409,8 +546,12 @@ io::Task<void> Replica::send_all(std::vector<Message>& messages) {
 io::Task<Offset> Replica::attach_entries(AppendRequest& append) {
   const Offset from = append.prev_offset + 1;
   if (from < log_->log_start_offset() || from >= log_->next_offset()) co_return append.prev_offset;
+  const Term term = core_->term();
   io::Result<std::vector<std::byte>> bytes = co_await log_->read(from, options_.append_bytes_max);
-  if (!bytes) co_return append.prev_offset;
+  if (!bytes) {
+    if (bytes.error().kind == io::ErrorKind::kCorrupt) request_repair(from);
+    co_return append.prev_offset;
+  }
   std::span<const std::byte> rest(*bytes);
   std::size_t kept = 0;
   for (std::uint32_t count = 0; count < options_.raft.append_entries_max && kept < rest.size();
@@ -424,6 +565,18 @@ io::Task<Offset> Replica::attach_entries(AppendRequest& append) {
       entries_from_batches(rest.first(kept), options_.raft.append_entries_max);
   if (!entries || entries->empty() || entries->front().meta.base_offset != from) {
     co_return append.prev_offset;
+  }
+  // A leader never truncates its log, so while it leads in the same term the core's terms are
+  // what the log must hold; partitionLeaderEpoch is outside the CRC.
+  if (core_->role() == Role::kLeader && core_->term() == term) {
+    for (const Entry& entry : *entries) {
+      if (entry.meta.last_offset > core_->term_index().last_offset() ||
+          entry.meta.term == core_->term_index().term_at(entry.meta.base_offset)) {
+        continue;
+      }
+      request_repair(entry.meta.base_offset);
+      co_return append.prev_offset;
+    }
   }
   const Offset last = entries->back().meta.last_offset;
   append.entries = std::move(*entries);

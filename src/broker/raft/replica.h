@@ -20,6 +20,14 @@
 // A follower moved past the end of its log by the leader's log start offset (retention deleted
 // what it lacks) restarts its log empty there (PartitionLog::truncate_fully_and_start_at).
 //
+// A corrupt batch (its CRC fails, or its term disagrees with the term index) found in the log of a
+// replica with other voters is repaired from them: the replica fails (needs_repair()), and close()
+// writes the rejoin marker, then a repair marker naming the offset. The next open cuts the log
+// there and the replica rejoins (RaftCore::rejoining(): no votes, no campaign) until a leader
+// has sent it everything that leader committed. A replica that is its group's only voter has
+// nobody to repair from: it stays failed, never serving the batch. A log that restarts holding
+// less than its checkpointed high watermark (a corrupt batch cut off by recovery) rejoins too.
+//
 // Configuration entries are control batches in the log; open() replays them over the
 // configuration the epoch checkpoint holds for below the log start (the bootstrap at first), so
 // the last one in the log is in effect. It reads the whole log once (to keep open proportional
@@ -28,6 +36,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +65,11 @@ struct ReplicaOptions {
   // Incremented whenever the replica's role, leader or term changes (one counter may serve many
   // replicas, so an owner can tell that none changed without looking at each); may be null.
   std::uint64_t* role_changes = nullptr;
+  // Incremented, and notified, when the replica found a corrupt batch in its log and failed so
+  // that its owner closes and reopens it (needs_repair()). Null: no repair while running (open()
+  // still repairs what it finds).
+  std::uint64_t* repairs_requested = nullptr;
+  io::Condition* repair_requested = nullptr;
 };
 
 enum class Acks : std::uint8_t {
@@ -152,6 +166,14 @@ class Replica {
   // Consumers read below this: committed and durable here.
   Offset high_watermark() const { return high_watermark_; }
   bool failed() const { return failed_; }
+  // Failed on a corrupt batch that peers can replace: close() and open() again to repair.
+  bool needs_repair() const { return repair_from_.has_value(); }
+  // Where open() cut the log to repair it (a repair marker, or fewer entries than the checkpointed
+  // high watermark); nullopt if it did not.
+  std::optional<Offset> repaired_from() const { return repaired_from_; }
+  // A read of this replica's log met a corrupt batch at or after `offset` (kCorrupt): repair as
+  // the header says, if there are other voters to repair from.
+  void request_repair(Offset offset);
   // True on a running leader that heard from a quorum of voters (itself included) within the
   // last election timeout; false otherwise. acks=all writes answer NOT_ENOUGH_REPLICAS when
   // false instead of waiting for a commit that cannot come.
@@ -167,6 +189,14 @@ class Replica {
   Replica(io::Env& env, std::string directory, GroupId group, ReplicaOptions options,
           Transport& transport);
   io::Task<io::Result<void>> restore(Configuration bootstrap);
+  // The log's last offset and its term by the epoch checkpoint.
+  OffsetAndTerm log_end() const;
+  // Makes the rejoin marker say this replica lost a log ending at `floor` (a floor already there
+  // only rises; a marker without one stays so).
+  io::Task<io::Result<void>> mark_rejoining(OffsetAndTerm floor);
+  // mark_rejoining(floor), then the repair marker for `from` (replica_state.h).
+  io::Task<io::Result<void>> mark_for_repair(Offset from, OffsetAndTerm floor);
+  bool may_repair() const;
   io::Task<void> run_ticked();
   io::Task<io::Result<void>> validate_epochs();
   io::Task<io::Result<std::vector<ConfigurationHistory::Item>>> replay_configurations();
@@ -205,6 +235,9 @@ class Replica {
   Offset appended_last_ = -1;  // the log's end after the Readies performed so far
   Offset high_watermark_ = 0;
   Offset checkpointed_high_watermark_ = 0;
+  std::optional<Offset> repair_from_;  // where a corrupt batch was met
+  std::optional<Offset> corrupt_at_;   // while restoring: where a log read met one
+  std::optional<Offset> repaired_from_;
   bool failed_ = false;
   bool stopping_ = false;
   std::int64_t ticks_since_checkpoint_ = 0;  // external ticks

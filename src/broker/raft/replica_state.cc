@@ -12,6 +12,7 @@ constexpr std::uint32_t kHardStateMagic = 0x54535352;  // "RSST"
 constexpr std::uint32_t kEpochsMagic = 0x48435045;     // "EPCH"
 constexpr std::uint32_t kWatermarkMagic = 0x4b4d5748;  // "HWMK"
 constexpr std::uint32_t kRejoinMagic = 0x4a4f4a52;     // "RJOJ"
+constexpr std::uint32_t kRepairMagic = 0x52504152;     // "RAPR"
 constexpr std::size_t kFileBytesMax = 16 + kEpochsMax * 12 + 2 * 4 * 1024 + 64;
 
 io::Error corrupt(const std::string& path, const std::string& what) {
@@ -155,47 +156,96 @@ io::Task<io::Result<std::optional<EpochCheckpoint>>> read_epoch_checkpoint(io::F
   co_return std::optional<EpochCheckpoint>{std::move(checkpoint)};
 }
 
-io::Task<io::Result<void>> write_high_watermark(io::FileSystem& fs, std::string directory,
-                                                Offset high_watermark) {
+namespace {
+
+io::Task<io::Result<void>> write_offset_file(io::FileSystem& fs, std::string path,
+                                             std::uint32_t magic, Offset offset) {
   Writer writer;
-  writer.put<std::uint32_t>(kWatermarkMagic);
-  writer.put<std::int64_t>(high_watermark);
-  std::string path = io::join_path(directory, kHighWatermarkFileName);
+  writer.put<std::uint32_t>(magic);
+  writer.put<std::int64_t>(offset);
   std::vector<std::byte> bytes = writer.finish();
   co_return co_await storage::write_file_atomically(fs, std::move(path), std::move(bytes));
 }
 
-io::Task<io::Result<std::optional<Offset>>> read_high_watermark(io::FileSystem& fs,
-                                                                std::string directory) {
-  std::string path = io::join_path(directory, kHighWatermarkFileName);
+io::Task<io::Result<std::optional<Offset>>> read_offset_file(io::FileSystem& fs, std::string path,
+                                                             std::uint32_t expected_magic,
+                                                             const char* what) {
   io::Result<std::optional<std::vector<std::byte>>> read =
       co_await storage::read_small_file(fs, path, 64);
   if (!read) co_return std::move(read).error();
   if (!*read) co_return std::optional<Offset>{};
   Reader reader(**read);
   std::uint32_t magic = 0;
-  Offset high_watermark = 0;
-  const bool ok = reader.check_crc() && reader.get(magic) && magic == kWatermarkMagic &&
-                  reader.get(high_watermark) && reader.done() && high_watermark >= 0;
-  if (!ok) co_return corrupt(path, "bad high watermark checkpoint");
-  co_return std::optional<Offset>{high_watermark};
+  Offset offset = 0;
+  const bool ok = reader.check_crc() && reader.get(magic) && magic == expected_magic &&
+                  reader.get(offset) && reader.done() && offset >= 0;
+  if (!ok) co_return corrupt(path, what);
+  co_return std::optional<Offset>{offset};
 }
 
-io::Task<io::Result<void>> write_rejoin_marker(io::FileSystem& fs, std::string directory) {
+}  // namespace
+
+io::Task<io::Result<void>> write_high_watermark(io::FileSystem& fs, std::string directory,
+                                                Offset high_watermark) {
+  co_return co_await write_offset_file(fs, io::join_path(directory, kHighWatermarkFileName),
+                                       kWatermarkMagic, high_watermark);
+}
+
+io::Task<io::Result<std::optional<Offset>>> read_high_watermark(io::FileSystem& fs,
+                                                                std::string directory) {
+  co_return co_await read_offset_file(fs, io::join_path(directory, kHighWatermarkFileName),
+                                      kWatermarkMagic, "bad high watermark checkpoint");
+}
+
+io::Task<io::Result<void>> write_repair_marker(io::FileSystem& fs, std::string directory,
+                                               Offset from) {
+  co_return co_await write_offset_file(fs, io::join_path(directory, kRepairMarkerFileName),
+                                       kRepairMagic, from);
+}
+
+io::Task<io::Result<std::optional<Offset>>> read_repair_marker(io::FileSystem& fs,
+                                                               std::string directory) {
+  co_return co_await read_offset_file(fs, io::join_path(directory, kRepairMarkerFileName),
+                                      kRepairMagic, "bad repair marker");
+}
+
+io::Task<io::Result<void>> remove_repair_marker(io::FileSystem& fs, std::string directory) {
+  std::string path = io::join_path(directory, kRepairMarkerFileName);
+  io::Result<void> removed = co_await fs.remove(path);
+  if (!removed && removed.error().kind != io::ErrorKind::kNotFound) co_return removed;
+  co_return co_await fs.sync_dir(directory);
+}
+
+io::Task<io::Result<void>> write_rejoin_marker(io::FileSystem& fs, std::string directory,
+                                               std::optional<OffsetAndTerm> floor) {
   Writer writer;
   writer.put<std::uint32_t>(kRejoinMagic);
+  if (floor) {
+    writer.put<std::int64_t>(floor->offset);
+    writer.put<std::int64_t>(floor->term);
+  }
   std::string path = io::join_path(directory, kRejoinMarkerFileName);
   std::vector<std::byte> bytes = writer.finish();
   co_return co_await storage::write_file_atomically(fs, std::move(path), std::move(bytes));
 }
 
-io::Task<io::Result<bool>> has_rejoin_marker(io::FileSystem& fs, std::string directory) {
+io::Task<io::Result<std::optional<RejoinMarker>>> read_rejoin_marker(io::FileSystem& fs,
+                                                                     std::string directory) {
   std::string path = io::join_path(directory, kRejoinMarkerFileName);
   io::Result<std::optional<std::vector<std::byte>>> read =
       co_await storage::read_small_file(fs, path, 64);
   if (!read) co_return std::move(read).error();
-  // Any content counts (even a torn one): the marker's name is what was made durable.
-  co_return read->has_value();
+  if (!*read) co_return std::optional<RejoinMarker>{};
+  // Any content counts (even a damaged one, then without a floor): the name is what matters.
+  RejoinMarker marker;
+  Reader reader(**read);
+  std::uint32_t magic = 0;
+  OffsetAndTerm floor;
+  if (reader.check_crc() && reader.get(magic) && magic == kRejoinMagic &&
+      reader.get(floor.offset) && reader.get(floor.term) && reader.done() && floor.term >= 0) {
+    marker.floor = floor;
+  }
+  co_return std::optional<RejoinMarker>{marker};
 }
 
 io::Task<io::Result<void>> remove_rejoin_marker(io::FileSystem& fs, std::string directory) {

@@ -30,6 +30,10 @@ inline constexpr char kHighWatermarkFileName[] = "high-watermark-checkpoint";
 // partition): a replica opened there again is rejoining (RaftCore::rejoining()) until it caught
 // up with a leader.
 inline constexpr char kRejoinMarkerFileName[] = "deleted-rejoin-marker";
+// Present in a replica directory whose log held a corrupt batch: the next open drops the log from
+// the offset it names on (the rejoin marker, written before it, makes the replica rejoin), and
+// removes it once the cut is durable.
+inline constexpr char kRepairMarkerFileName[] = "repair-from-marker";
 inline constexpr std::size_t kEpochsMax = 1 << 16;
 
 struct EpochCheckpoint {
@@ -54,11 +58,27 @@ io::Task<io::Result<void>> write_high_watermark(io::FileSystem& fs, std::string 
 io::Task<io::Result<std::optional<Offset>>> read_high_watermark(io::FileSystem& fs,
                                                                 std::string directory);
 
+struct RejoinMarker {
+  // The end of the log the replica lost part of (RestoredState::rejoin_floor); nullopt for a
+  // replica whose state was deleted.
+  std::optional<OffsetAndTerm> floor;
+};
+
 // Writes the rejoin marker, durably (the file and its name), into `directory`.
-io::Task<io::Result<void>> write_rejoin_marker(io::FileSystem& fs, std::string directory);
-// Whether `directory` holds the rejoin marker.
-io::Task<io::Result<bool>> has_rejoin_marker(io::FileSystem& fs, std::string directory);
+io::Task<io::Result<void>> write_rejoin_marker(io::FileSystem& fs, std::string directory,
+                                               std::optional<OffsetAndTerm> floor = {});
+// The rejoin marker in `directory`; nullopt if there is none.
+io::Task<io::Result<std::optional<RejoinMarker>>> read_rejoin_marker(io::FileSystem& fs,
+                                                                     std::string directory);
 // Removes the marker, durably; fine if it is not there.
 io::Task<io::Result<void>> remove_rejoin_marker(io::FileSystem& fs, std::string directory);
+
+// The repair marker (kRepairMarkerFileName): written durably, read (nullopt if absent; kCorrupt if
+// unreadable), removed durably (fine if absent).
+io::Task<io::Result<void>> write_repair_marker(io::FileSystem& fs, std::string directory,
+                                               Offset from);
+io::Task<io::Result<std::optional<Offset>>> read_repair_marker(io::FileSystem& fs,
+                                                               std::string directory);
+io::Task<io::Result<void>> remove_repair_marker(io::FileSystem& fs, std::string directory);
 
 }  // namespace strand::raft

@@ -128,6 +128,9 @@ struct HeartbeatRequest {
 // The follower's last offset, so the leader notices appends that were lost on the way.
 struct HeartbeatResponse {
   Offset last_offset = -1;
+  // The follower is rejoining (RaftCore::rejoining()): it may hold less than it once acknowledged,
+  // so a leader lowers its match offset to last_offset instead of ignoring it.
+  bool rejoining = false;
 };
 
 // Leadership transfer: the target campaigns at once, without pre-vote.

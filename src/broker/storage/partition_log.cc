@@ -102,17 +102,17 @@ void PartitionLog::check_invariants() const {
   }
 }
 
-io::Task<io::Result<std::unique_ptr<PartitionLog>>> PartitionLog::open(io::Env& env,
-                                                                       std::string directory,
-                                                                       LogConfig config) {
+io::Task<io::Result<std::unique_ptr<PartitionLog>>> PartitionLog::open(
+    io::Env& env, std::string directory, LogConfig config,
+    std::optional<std::int64_t> repair_from) {
   std::unique_ptr<PartitionLog> log(new PartitionLog(env, std::move(directory), config));
-  io::Result<void> loaded = co_await log->load();
+  io::Result<void> loaded = co_await log->load(repair_from);
   if (!loaded) co_return with_context(std::move(loaded).error(), log->directory_);
   log->check_invariants();
   co_return log;
 }
 
-io::Task<io::Result<void>> PartitionLog::load() {
+io::Task<io::Result<void>> PartitionLog::load(std::optional<std::int64_t> repair_from) {
   io::FileSystem& fs = env_.fs();
   io::Result<void> made = co_await fs.make_dirs(directory_);
   if (!made) co_return std::move(made).error();
@@ -137,14 +137,33 @@ io::Task<io::Result<void>> PartitionLog::load() {
   if (*checkpoint && (*checkpoint)->size() == 8) {
     log_start_offset_ = protocol::load_be<std::int64_t>((*checkpoint)->data());
   }
+  // A repair keeps the segments below the one holding `repair_from` (the first one at least),
+  // scans that one up to the offset, and removes the rest.
+  std::size_t kept = bases.size();
+  if (repair_from) {
+    kept = 1;
+    while (kept < bases.size() && bases[kept] < *repair_from) kept += 1;
+    opened_clean_ = false;  // the cut is synced below like a recovered tail
+  }
   for (std::size_t i = 0; i < bases.size(); ++i) {
-    const bool last = i + 1 == bases.size();
+    const bool last = i + 1 == kept;
     const SegmentRecovery recovery =
-        (opened_clean_ || !last) ? SegmentRecovery::kTrustIndex : SegmentRecovery::kScan;
+        last && !opened_clean_ ? SegmentRecovery::kScan : SegmentRecovery::kTrustIndex;
     io::Result<std::unique_ptr<Segment>> segment =
-        co_await Segment::open(fs, segment_options(bases[i]), recovery);
+        co_await Segment::open(fs, segment_options(bases[i]), recovery,
+                               repair_from && last ? *repair_from : Segment::kNoStop);
     if (!segment) co_return std::move(segment).error();
+    if ((*segment)->lost_end()) lost_end_ = (*segment)->lost_end();
+    if (i >= kept) {
+      io::Result<void> removed = co_await (*segment)->remove();
+      if (!removed) co_return std::move(removed).error();
+      continue;
+    }
     segments_.emplace(bases[i], std::shared_ptr<Segment>(std::move(*segment)));
+  }
+  if (kept < bases.size()) {
+    io::Result<void> synced = co_await fs.sync_dir(directory_);
+    if (!synced) co_return std::move(synced).error();
   }
   // The checkpointed log start is the authority. Beyond every segment's end, the log was
   // restarted there (truncate_fully_and_start_at) or its unsynced tail was lost after the start

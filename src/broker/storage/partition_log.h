@@ -65,10 +65,12 @@ class PartitionLog {
  public:
   // Opens (creating if missing) the log in `directory`. After a clean close it reads only the
   // indexes; otherwise it validates the last segment batch by batch and cuts it at the first bad
-  // batch. Errors: I/O errors of the underlying files.
-  static io::Task<io::Result<std::unique_ptr<PartitionLog>>> open(io::Env& env,
-                                                                  std::string directory,
-                                                                  LogConfig config);
+  // batch. With `repair_from`, everything from the batch holding that offset on is dropped first,
+  // whatever the high watermark was (a replica repairing a corrupt batch from its peers; also
+  // cut earlier if an invalid batch comes first). Errors: I/O errors of the underlying files.
+  static io::Task<io::Result<std::unique_ptr<PartitionLog>>> open(
+      io::Env& env, std::string directory, LogConfig config,
+      std::optional<std::int64_t> repair_from = {});
 
   // Validates one batch (for kClient: dense offsets, as a producer sends), assigns it the next
   // offsets, stamps `leader_epoch` (if >= 0) and appends it. Errors: kCorrupt naming the bad field
@@ -143,6 +145,9 @@ class PartitionLog {
   std::vector<SegmentSummary> segments() const;
   bool failed() const { return failed_; }
   bool opened_clean() const { return opened_clean_; }
+  // If opening cut off a corrupt batch of synced data, not a tear: the end of what was lost
+  // (Segment::lost_end()).
+  const std::optional<LostEnd>& lost_end() const { return lost_end_; }
   const std::string& directory() const { return directory_; }
 
  private:
@@ -164,7 +169,7 @@ class PartitionLog {
   io::Task<void> write_gathered(std::vector<std::shared_ptr<PendingAppend>>& group,
                                 std::uint64_t group_bytes, std::int64_t now_ms);
   static void finish_append(PendingAppend& entry, io::Result<AppendResult> result);
-  io::Task<io::Result<void>> load();
+  io::Task<io::Result<void>> load(std::optional<std::int64_t> repair_from);
   io::Task<io::Result<void>> roll_locked();
   io::Task<io::Result<void>> seal_and_start_segment();
   io::Task<io::Result<void>> truncate_locked(std::int64_t offset);
@@ -202,6 +207,7 @@ class PartitionLog {
   bool syncing_ = false;
   bool failed_ = false;
   bool opened_clean_ = false;
+  std::optional<LostEnd> lost_end_;
   // Last member: destroyed first, so a drain in flight never outlives what it uses.
   io::TaskScope appenders_;
 };

@@ -76,7 +76,8 @@ io::Task<io::Result<std::unique_ptr<Segment>>> Segment::create(io::FileSystem& f
 
 io::Task<io::Result<std::unique_ptr<Segment>>> Segment::open(io::FileSystem& fs,
                                                              SegmentOptions options,
-                                                             SegmentRecovery recovery) {
+                                                             SegmentRecovery recovery,
+                                                             std::int64_t scan_stop_offset) {
   const std::string log_path =
       io::join_path(options.directory, segment_file_name(options.base_offset, kLogSuffix));
   io::Result<std::unique_ptr<io::File>> file = co_await fs.open(log_path, io::OpenMode::kReadWrite);
@@ -89,7 +90,7 @@ io::Task<io::Result<std::unique_ptr<Segment>>> Segment::open(io::FileSystem& fs,
     loaded = *index_loaded;
   }
   if (!loaded) {
-    io::Result<void> scanned = co_await segment->scan_and_truncate();
+    io::Result<void> scanned = co_await segment->scan_and_truncate(scan_stop_offset);
     if (!scanned) co_return std::move(scanned).error();
   }
   co_return segment;
@@ -145,8 +146,9 @@ io::Task<io::Result<std::vector<std::byte>>> Segment::read_range(std::uint64_t p
 
 // Validates every batch from the start; the first one that is torn, fails its CRC, or goes back
 // in offsets ends the segment. What follows it can't be trusted (a crash tore it, or the disk
-// corrupted it), so it is cut off and the cut is synced before anything else is written.
-io::Task<io::Result<void>> Segment::scan_and_truncate() {
+// corrupted it), so it is cut off and the cut is synced before anything else is written. A batch
+// holding `stop_offset` or later ends the segment too.
+io::Task<io::Result<void>> Segment::scan_and_truncate(std::int64_t stop_offset) {
   const std::uint64_t file_bytes = log_->size();
   Window window;
   std::uint64_t position = 0;
@@ -162,7 +164,13 @@ io::Task<io::Result<void>> Segment::scan_and_truncate() {
     }
     io::Result<std::uint32_t> size =
         RecordBatchView::peek_size({window.at(position), protocol::kBatchHeaderBytes});
-    if (!size || *size > left) break;  // garbage length, or a batch torn short
+    if (!size || *size > left) {  // garbage length, or a batch torn short
+      io::Result<std::optional<LostEnd>> lost =
+          co_await last_intact_after(position + 1, file_bytes);
+      if (!lost) co_return std::move(lost).error();
+      lost_end_ = *lost;
+      break;
+    }
     if (!window.holds(position, *size)) {
       io::Result<std::vector<std::byte>> chunk = co_await read_range(
           position, std::min<std::uint64_t>(left, std::max(*size, kRecoveryChunkBytes)));
@@ -173,7 +181,16 @@ io::Task<io::Result<void>> Segment::scan_and_truncate() {
     io::Result<RecordBatchView> batch = RecordBatchView::parse(bytes, protocol::BatchOrigin::kLog);
     // The writer keeps a segment dense (PartitionLog::write_group asserts it), and baseOffset is
     // outside the CRC: a batch that does not continue the segment is corrupt too.
-    if (!batch || batch->base_offset() != next_offset_) break;
+    if (!batch || batch->base_offset() != next_offset_) {
+      // A crash leaves a prefix of what was written, so a whole bad batch with an intact one after
+      // it was not torn: the disk changed synced bytes.
+      io::Result<std::optional<LostEnd>> lost =
+          co_await last_intact_after(position + 1, file_bytes);
+      if (!lost) co_return std::move(lost).error();
+      lost_end_ = *lost;
+      break;
+    }
+    if (batch->last_offset() >= stop_offset) break;
     note_batch(bytes, static_cast<std::uint32_t>(position), *size);
     position += *size;
   }
@@ -185,6 +202,48 @@ io::Task<io::Result<void>> Segment::scan_and_truncate() {
     if (!synced) co_return std::move(synced).error();
   }
   co_return io::ok();
+}
+
+io::Task<io::Result<std::optional<LostEnd>>> Segment::last_intact_after(std::uint64_t from,
+                                                                        std::uint64_t file_bytes) {
+  std::optional<LostEnd> found;
+  Window window;
+  std::uint64_t position = from;
+  for (std::uint64_t steps = 0; position + protocol::kBatchHeaderBytes <= file_bytes; ++steps) {
+    STRAND_ASSERT(steps <= file_bytes, "every step moves forward");
+    const std::uint64_t left = file_bytes - position;
+    if (!window.holds(position, protocol::kBatchHeaderBytes)) {
+      io::Result<std::vector<std::byte>> chunk =
+          co_await read_range(position, std::min<std::uint64_t>(left, kRecoveryChunkBytes));
+      if (!chunk) co_return std::move(chunk).error();
+      window = Window{std::move(*chunk), position};
+    }
+    std::uint32_t size = 0;
+    bool intact = false;
+    if (*(window.at(position) + field::kMagic) == std::byte{2}) {
+      io::Result<std::uint32_t> peeked =
+          RecordBatchView::peek_size({window.at(position), protocol::kBatchHeaderBytes});
+      if (peeked && *peeked <= left) {
+        size = *peeked;
+        if (!window.holds(position, size)) {
+          io::Result<std::vector<std::byte>> chunk = co_await read_range(
+              position, std::min<std::uint64_t>(left, std::max(size, kRecoveryChunkBytes)));
+          if (!chunk) co_return std::move(chunk).error();
+          window = Window{std::move(*chunk), position};
+        }
+        io::Result<RecordBatchView> batch =
+            RecordBatchView::parse({window.at(position), size}, protocol::BatchOrigin::kLog);
+        // Beyond what came before, so not a batch carried inside a record's value.
+        const std::int64_t floor = found ? found->last_offset : next_offset_;
+        if (batch && batch->base_offset() > floor) {
+          intact = true;
+          found = LostEnd{batch->last_offset(), batch->partition_leader_epoch()};
+        }
+      }
+    }
+    position += intact ? size : 1;
+  }
+  co_return found;
 }
 
 io::Task<io::Result<void>> Segment::append(std::span<const std::byte> batches) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,12 @@ enum class SegmentRecovery : std::uint8_t {
   kScan,        // possibly torn: validate every batch, truncate at the first bad one
 };
 
+// The last batch a recovery cut off behind a corrupt one: what the log held before the damage.
+struct LostEnd {
+  std::int64_t last_offset = -1;
+  std::int32_t leader_epoch = -1;
+};
+
 struct BatchPosition {
   std::uint64_t position;    // byte position of the batch in the .log file
   std::int64_t base_offset;  // its base offset
@@ -43,10 +50,12 @@ class Segment {
   static io::Task<io::Result<std::unique_ptr<Segment>>> create(io::FileSystem& fs,
                                                                SegmentOptions options);
   // Opens an existing segment, recovering it as `recovery` says. A scan truncates the file at the
-  // first invalid batch and syncs the truncation.
-  static io::Task<io::Result<std::unique_ptr<Segment>>> open(io::FileSystem& fs,
-                                                             SegmentOptions options,
-                                                             SegmentRecovery recovery);
+  // first invalid batch, or at the first batch holding an offset >= `scan_stop_offset` (a repair
+  // cutting off what a peer will send again), and syncs the truncation.
+  static constexpr std::int64_t kNoStop = INT64_MAX;
+  static io::Task<io::Result<std::unique_ptr<Segment>>> open(
+      io::FileSystem& fs, SegmentOptions options, SegmentRecovery recovery,
+      std::int64_t scan_stop_offset = kNoStop);
 
   // Appends whole batches, back to back, whose headers already carry their final base offsets,
   // with one write. REQUIRES: increasing offsets from next_offset(). Written, not durable: sync().
@@ -78,12 +87,18 @@ class Segment {
   std::int64_t max_timestamp() const { return index_.max_timestamp(); }
   std::int64_t first_batch_timestamp() const { return first_batch_timestamp_; }
   bool empty() const { return size_bytes_ == 0; }
+  // If opening it cut off a batch that failed its checks with an intact batch after it (corruption
+  // of synced bytes, not a torn write): the last intact batch after the cut.
+  const std::optional<LostEnd>& lost_end() const { return lost_end_; }
   const SegmentIndex& index() const { return index_; }
 
  private:
   Segment(io::FileSystem& fs, SegmentOptions options, std::unique_ptr<io::File> file);
-  io::Task<io::Result<void>> scan_and_truncate();
+  io::Task<io::Result<void>> scan_and_truncate(std::int64_t stop_offset);
   io::Task<io::Result<bool>> load_index();
+  // The last of the intact batches beyond next_offset() found from byte `from` on, if any.
+  io::Task<io::Result<std::optional<LostEnd>>> last_intact_after(std::uint64_t from,
+                                                                 std::uint64_t file_bytes);
   io::Task<io::Result<std::vector<std::byte>>> read_range(std::uint64_t position,
                                                           std::uint64_t length);
   io::Task<io::Result<BatchPosition>> find_position(std::int64_t offset);
@@ -97,6 +112,7 @@ class Segment {
   std::int64_t next_offset_;
   std::uint64_t size_bytes_ = 0;  // end of the last whole batch
   std::int64_t first_batch_timestamp_ = -1;
+  std::optional<LostEnd> lost_end_;
 };
 
 }  // namespace strand::storage
