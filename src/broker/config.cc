@@ -237,6 +237,10 @@ io::Result<void> BrokerConfig::set(std::string_view key, std::string_view value)
     io::Result<std::int64_t> ms = parse_int<std::int64_t>(key, value, 1, kI64Max);
     if (!ms) return std::move(ms).error();
     retention_check_interval_ms = *ms;
+  } else if (key == "producer.id.expiration.ms") {
+    io::Result<std::int64_t> ms = parse_int<std::int64_t>(key, value, 1, kI64Max);
+    if (!ms) return std::move(ms).error();
+    producer_id_expiration_ms = *ms;
   } else if (key == "socket.request.max.bytes") {
     io::Result<std::int32_t> bytes = parse_int<std::int32_t>(key, value, 1024, 1 << 30);
     if (!bytes) return std::move(bytes).error();

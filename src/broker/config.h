@@ -38,6 +38,8 @@ struct BrokerConfig {
   bool auto_leader_rebalance_enable = true;                   // auto.leader.rebalance.enable
   std::int64_t leader_imbalance_check_interval_ms = 300'000;  // leader.imbalance.check.interval.*
   std::int64_t retention_check_interval_ms = 300'000;         // log.retention.check.interval.ms
+  // An idempotent producer whose last batch is this old is forgotten (checked with retention).
+  std::int64_t producer_id_expiration_ms = 86'400'000;        // producer.id.expiration.ms
   std::int32_t socket_request_max_bytes = 100 * 1024 * 1024;  // socket.request.max.bytes
   std::int32_t message_max_bytes = 1'048'588;                 // message.max.bytes
   std::int32_t connection_inflight_requests_max = 64;         // per connection, before reads stop

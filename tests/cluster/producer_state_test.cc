@@ -220,5 +220,37 @@ TEST(ProducerState, DamagedSnapshotsAreRefused) {
       << "a batch at or beyond the snapshot's end";
 }
 
+// producer.id.expiration.ms: a producer whose last batch's max timestamp is that old is
+// forgotten, unless a batch of it is being written; its next batch is a new producer's (accepted
+// with any sequence). The timestamps survive a snapshot.
+TEST(ProducerState, SilentProducersExpireByTheirBatchTimestamps) {
+  constexpr std::int64_t kExpiration = 60'000;
+  ProducerStateTable table;
+  ProducerBatch old_one = batch(1, 0, 0, 2);
+  old_one.max_timestamp = 1'000;
+  write(table, old_one, 10);
+  ProducerBatch recent = batch(2, 0, 0, 2);
+  recent.max_timestamp = 50'000;
+  write(table, recent, 12);
+  ProducerBatch untimed = batch(4, 0, 0, 1);  // no timestamp (-1): kept
+  write(table, untimed, 14);
+  const std::vector<std::byte> snapshot = table.encode(100);  // written batches only
+  ProducerBatch writing = batch(3, 0, 0, 1);
+  writing.max_timestamp = 1'000;
+  table.begin(writing);  // not written yet
+  EXPECT_EQ(table.expire(60'999, kExpiration), 0u) << "one millisecond short";
+  EXPECT_EQ(table.expire(61'000, kExpiration), 1u);
+  EXPECT_EQ(table.size(), 3u);
+  EXPECT_EQ(table.check(batch(1, 0, 7, 1)).verdict, SequenceVerdict::kAppend)
+      << "forgotten: any sequence is a new producer's";
+  EXPECT_EQ(table.check(batch(2, 0, 5, 1)).verdict, SequenceVerdict::kOutOfOrder) << "remembered";
+  EXPECT_EQ(table.check(writing).verdict, SequenceVerdict::kInFlight);
+  std::optional<ProducerStateTable::Decoded> decoded = ProducerStateTable::decode(snapshot);
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->table.expire(109'999, kExpiration), 1u) << "producer 1 only";
+  EXPECT_EQ(decoded->table.expire(110'000, kExpiration), 1u) << "then producer 2";
+  EXPECT_EQ(decoded->table.size(), 1u) << "producer 4, whose batches carry no timestamp";
+}
+
 }  // namespace
 }  // namespace strand::cluster

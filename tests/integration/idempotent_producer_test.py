@@ -4,10 +4,13 @@ refuses transactional ids: transactions are not supported); a batch sent again w
 producer id and sequence is answered with the offset it got the first time and stored once, also
 after the broker was killed with SIGKILL (the producer state is rebuilt from the log); a gap in the
 sequence gets OUT_OF_ORDER_SEQUENCE_NUMBER and an older epoch INVALID_PRODUCER_EPOCH, and neither
-is stored; confluent-kafka with enable.idempotence=true writes every record exactly once."""
+is stored; confluent-kafka with enable.idempotence=true writes every record exactly once; a
+producer silent for producer.id.expiration.ms is forgotten (its retried batch is stored again as
+a new producer's), one still writing is not."""
 
 import struct
 import sys
+import time
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -81,6 +84,36 @@ def check_sequences(broker):
     return "duplicates answered with their first offset (also after kill -9); gaps and old epochs refused"
 
 
+def check_producer_expiration(broker):
+    """The broker runs with producer.id.expiration.ms 3000, checked every 500 ms."""
+    topic = unique_topic("expiring")
+    create_topic(broker, topic)
+    _, silent, _ = init_producer_id(broker)
+    _, busy, _ = init_producer_id(broker)
+    now_ms = int(time.time() * 1000)
+    first = record_batch(records("s", 2), now_ms, producer=(silent, 0, 0))
+    assert produce_raw(broker, topic, 0, first) == (0, 0)
+    sequence = 0
+    deadline = time.time() + 6
+    while time.time() < deadline:  # `busy` writes all along, with current timestamps
+        batch = record_batch(records("b", 1), int(time.time() * 1000), producer=(busy, 0, sequence))
+        assert produce_raw(broker, topic, 0, batch)[0] == 0
+        sequence += 1
+        time.sleep(0.25)
+    end = latest_offset(broker, topic, 0)
+    retried = produce_raw(broker, topic, 0, first)
+    assert retried == (0, end), f"the expired producer's retry is a new batch: {retried}"
+    following = record_batch(records("f", 1), producer=(silent, 0, 2))
+    assert produce_raw(broker, topic, 0, following) == (0, end + 2), "then it goes on as before"
+    old = record_batch(records("b", 1), producer=(busy, 0, sequence - 1))
+    error, base = produce_raw(broker, topic, 0, old)
+    assert error == 0 and base < end, f"the busy producer's retry is still a duplicate: {base}"
+    gap = record_batch(records("x", 1), producer=(busy, 0, sequence + 5))
+    assert produce_raw(broker, topic, 0, gap)[0] == OUT_OF_ORDER_SEQUENCE_NUMBER
+    return (f"a producer silent for 3 s forgotten (its retry stored again at {end}); "
+            f"one writing every 250 ms kept ({sequence} batches)")
+
+
 def check_confluent_kafka_exactly_once(broker):
     topic = unique_topic("idempotent-ck")
     create_topic(broker, topic, 3)
@@ -118,7 +151,13 @@ def main():
                    broker)
         broker.assert_no_crash()
         broker.stop()
-        return checks.exit_status()
+    settings = {"producer.id.expiration.ms": "3000", "log.retention.check.interval.ms": "500"}
+    with Broker(settings=settings, name="expiring") as broker:
+        checks.broker = broker
+        checks.run("producer.id.expiration.ms", check_producer_expiration, broker)
+        broker.assert_no_crash()
+        broker.stop()
+    return checks.exit_status()
 
 
 if __name__ == "__main__":

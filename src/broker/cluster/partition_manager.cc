@@ -381,6 +381,7 @@ io::Task<void> Partition::save_producer_snapshot_counted(std::int64_t upto) {
   std::uint64_t batches = 0;
   const std::int64_t reached = co_await replay_batches(table, snapshot_end_, upto, batches);
   if (reached <= snapshot_end_ || closing_) co_return;
+  table.expire(env_.clock().wall_ms(), producer_expiration_ms_);
   io::Result<void> written = co_await storage::write_file_atomically(
       env_.fs(), producer_snapshot_path(), table.encode(reached));
   if (!written) {
@@ -390,6 +391,14 @@ io::Task<void> Partition::save_producer_snapshot_counted(std::int64_t upto) {
   }
   snapshot_ = std::move(table);
   snapshot_end_ = reached;
+}
+
+void Partition::expire_producers() {
+  const std::size_t expired = producers_.expire(env_.clock().wall_ms(), producer_expiration_ms_);
+  if (expired > 0) {
+    spdlog::info("{}-{}: {} idempotent producers expired (producer.id.expiration.ms {})", tp_.topic,
+                 tp_.partition, expired, producer_expiration_ms_);
+  }
 }
 
 void Partition::watch_log_start() {
@@ -619,6 +628,7 @@ io::Task<io::Result<void>> PartitionManager::open_partition(const TopicInfo& top
       co_await logs_.get_or_create(tp, catalog_.log_config(topic, config_.log));
   if (!log) co_return with_context(std::move(log).error(), storage::partition_directory_name(tp));
   auto partition = std::make_shared<Partition>(env_, tp, **log, data_arrived_);
+  partition->set_producer_expiration_ms(config_.producer_id_expiration_ms);
   partition->set_planted_bug(config_.planted_bug);
   partition->watch_log_start();
   partitions_[tp] = std::move(partition);
@@ -813,6 +823,7 @@ io::Task<void> PartitionManager::retention_loop() {
     for (const auto& [tp, partition] : partitions_) open.push_back(partition);
     for (const std::shared_ptr<Partition>& partition : open) {
       if (closing_) break;
+      partition->expire_producers();
       co_await partition->save_producer_snapshot(partition->high_watermark());
     }
     io::Result<storage::RetentionSummary> summary = co_await logs_.run_retention_once();

@@ -108,6 +108,10 @@ class Partition : public std::enable_shared_from_this<Partition> {
   // it before its start moves (watch_log_start), and the retention loop now and then, so that a
   // rebuild reads little. Its errors are logged: the rebuild then falls back to the log's tail.
   io::Task<void> save_producer_snapshot(std::int64_t upto);
+  // producer.id.expiration.ms: producers silent this long are dropped from the producer state and
+  // from the next snapshot (expire_producers(), called with retention).
+  void set_producer_expiration_ms(std::int64_t ms) { producer_expiration_ms_ = ms; }
+  void expire_producers();
   // Has the log call save_producer_snapshot before its start moves. Once, on a shared Partition.
   void watch_log_start();
 
@@ -159,6 +163,7 @@ class Partition : public std::enable_shared_from_this<Partition> {
   io::Condition producers_loaded_;
   // The producer snapshot as stored: every idempotent batch below snapshot_end_ folded in.
   ProducerStateTable snapshot_;
+  std::int64_t producer_expiration_ms_ = 86'400'000;
   std::int64_t snapshot_end_ = -1;  // -1: none (or not usable)
   bool snapshot_read_ = false;
   io::Mutex snapshot_lock_;

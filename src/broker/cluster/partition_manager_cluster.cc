@@ -320,6 +320,7 @@ io::Task<io::Result<void>> PartitionManager::open_replica(storage::TopicPartitio
   hosted.scope->spawn(hosted.replica->run());
   partitions_[tp] = std::make_shared<Partition>(env_, tp, *hosted.replica, data_arrived_);
   partitions_[tp]->set_planted_bug(config_.planted_bug);
+  partitions_[tp]->set_producer_expiration_ms(config_.producer_id_expiration_ms);
   partitions_[tp]->watch_log_start();
   replicas_.emplace(group, std::move(hosted));
   spdlog::debug("replica of {}-{} (group {}) open", tp.topic, tp.partition, group);

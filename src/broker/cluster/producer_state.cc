@@ -23,9 +23,11 @@ std::int32_t add_sequence(std::int32_t sequence, std::int32_t delta) {
   return static_cast<std::int32_t>(sum % wrap);
 }
 
-constexpr std::uint32_t kSnapshotMagic = 0x53505331;     // "SPS1"
+constexpr std::uint32_t kSnapshotMagicV1 = 0x53505331;   // "SPS1": no producer timestamps
+constexpr std::uint32_t kSnapshotMagic = 0x53505332;     // "SPS2"
 constexpr std::size_t kSnapshotHeaderBytes = 4 + 8 + 4;  // magic, end, producer count
-constexpr std::size_t kProducerBytes = 8 + 2 + 1;        // id, epoch, batch count
+constexpr std::size_t kProducerBytesV1 = 8 + 2 + 1;      // id, epoch, batch count
+constexpr std::size_t kProducerBytes = 8 + 2 + 1 + 8;    // ..., last timestamp
 constexpr std::size_t kBatchBytes = 4 + 4 + 8 + 8 + 4;   // sequences, offsets, leader epoch
 
 template <typename T>
@@ -50,6 +52,8 @@ ProducerBatch ProducerBatch::of(std::span<const std::byte> batch) {
   // A producer id without a sequence (-1) is not an idempotent batch either.
   if (out.first_sequence < 0 || delta < 0) return ProducerBatch{};
   out.last_sequence = add_sequence(out.first_sequence, delta);
+  out.max_timestamp =
+      protocol::load_be<std::int64_t>(batch.data() + protocol::batch_field::kMaxTimestamp);
   return out;
 }
 
@@ -81,6 +85,24 @@ void ProducerStateTable::begin(const ProducerBatch& batch) {
   }
   producer.batches.push_back(BatchSequences{batch.first_sequence, batch.last_sequence, -1, -1});
   while (producer.batches.size() > kBatchesKept) producer.batches.pop_front();
+  producer.last_timestamp = std::max(producer.last_timestamp, batch.max_timestamp);
+}
+
+std::size_t ProducerStateTable::expire(std::int64_t now_ms, std::int64_t expiration_ms) {
+  std::size_t expired = 0;
+  for (auto it = producers_.begin(); it != producers_.end();) {
+    const Producer& producer = it->second;
+    const bool writing = std::any_of(producer.batches.begin(), producer.batches.end(),
+                                     [](const BatchSequences& b) { return b.base_offset < 0; });
+    const bool known = producer.last_timestamp >= 0;
+    if (!writing && known && now_ms - producer.last_timestamp >= expiration_ms) {
+      it = producers_.erase(it);
+      expired += 1;
+    } else {
+      ++it;
+    }
+  }
+  return expired;
 }
 
 void ProducerStateTable::written(std::int64_t producer_id, std::int32_t first_sequence,
@@ -134,6 +156,7 @@ std::vector<std::byte> ProducerStateTable::encode(std::int64_t end) const {
     put<std::int64_t>(out, id);
     put<std::int16_t>(out, producer.epoch);
     put<std::uint8_t>(out, static_cast<std::uint8_t>(producer.batches.size()));
+    put<std::int64_t>(out, producer.last_timestamp);
     for (const BatchSequences& batch : producer.batches) {
       STRAND_ASSERT(batch.base_offset >= 0, "a snapshot holds written batches only");
       put<std::int32_t>(out, batch.first_sequence);
@@ -154,19 +177,25 @@ std::optional<ProducerStateTable::Decoded> ProducerStateTable::decode(
   if (protocol::crc32c(body) != protocol::load_be<std::uint32_t>(bytes.data() + body.size())) {
     return std::nullopt;
   }
-  if (protocol::load_be<std::uint32_t>(body.data()) != kSnapshotMagic) return std::nullopt;
+  const auto magic = protocol::load_be<std::uint32_t>(body.data());
+  if (magic != kSnapshotMagic && magic != kSnapshotMagicV1) return std::nullopt;
+  const std::size_t producer_bytes = magic == kSnapshotMagic ? kProducerBytes : kProducerBytesV1;
   Decoded decoded;
   decoded.end = protocol::load_be<std::int64_t>(body.data() + 4);
   const auto count = protocol::load_be<std::uint32_t>(body.data() + 12);
   if (decoded.end < 0) return std::nullopt;
   std::size_t at = kSnapshotHeaderBytes;
   for (std::uint32_t i = 0; i < count; ++i) {
-    if (body.size() - at < kProducerBytes) return std::nullopt;
+    if (body.size() - at < producer_bytes) return std::nullopt;
     const auto id = protocol::load_be<std::int64_t>(body.data() + at);
     Producer producer;
     producer.epoch = protocol::load_be<std::int16_t>(body.data() + at + 8);
     const auto batches = protocol::load_be<std::uint8_t>(body.data() + at + 10);
-    at += kProducerBytes;
+    // A first-version snapshot knows no timestamps: -1 (kept until the producer writes again).
+    if (magic == kSnapshotMagic) {
+      producer.last_timestamp = protocol::load_be<std::int64_t>(body.data() + at + 11);
+    }
+    at += producer_bytes;
     if (id < 0 || batches == 0 || batches > kBatchesKept ||
         body.size() - at < batches * kBatchBytes || decoded.table.producers_.contains(id)) {
       return std::nullopt;

@@ -2,8 +2,10 @@
 // without transactions). For each producer id: its epoch and its last five batches' sequence
 // ranges and offsets, so that a retried batch is answered with the offsets it already has instead
 // of being written twice, and a batch after a gap is refused (OUT_OF_ORDER_SEQUENCE_NUMBER) so
-// that the producer does not leave a hole. Rebuilt from the log (the tail the leader holds) when
-// a partition is opened or a replica becomes leader. Pure data: the partition drives it.
+// that the producer does not leave a hole. A producer silent for producer.id.expiration.ms (by its
+// batches' timestamps, as Kafka judges it) is forgotten. Rebuilt from the log (the tail the leader
+// holds) when a partition is opened or a replica becomes leader. Pure data: the partition drives
+// it.
 #pragma once
 
 #include <cstddef>
@@ -22,6 +24,7 @@ struct ProducerBatch {
   std::int16_t epoch = -1;
   std::int32_t first_sequence = -1;
   std::int32_t last_sequence = -1;
+  std::int64_t max_timestamp = -1;  // the batch's (Kafka expires producers by it)
   // From a v2 batch header (at least kBatchHeaderBytes long; the caller validated it).
   static ProducerBatch of(std::span<const std::byte> batch);
 };
@@ -64,6 +67,11 @@ class ProducerStateTable {
               std::int32_t leader_epoch);
   void clear() { producers_.clear(); }
   std::size_t size() const { return producers_.size(); }
+  // Forgets producers whose last batch's max timestamp is `expiration_ms` or more before
+  // `now_ms` and that have no batch being written (producer.id.expiration.ms): their next batch
+  // is taken as a new producer's. Producers whose batches carry no timestamp stay. Returns how
+  // many went.
+  std::size_t expire(std::int64_t now_ms, std::int64_t expiration_ms);
 
   // The table as a snapshot file's contents: `end` (every batch below it folded in), then each
   // producer by id, then a CRC-32C of all of it. decode() gives nullopt for bytes that are not
@@ -76,6 +84,7 @@ class ProducerStateTable {
   struct Producer {
     std::int16_t epoch = -1;
     std::deque<BatchSequences> batches;  // oldest first, at most kBatchesKept
+    std::int64_t last_timestamp = -1;    // the latest max timestamp of its batches
   };
   std::unordered_map<std::int64_t, Producer> producers_;
 };
