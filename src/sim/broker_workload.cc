@@ -288,6 +288,7 @@ const std::vector<std::string_view>& planted_bugs_known() {
       "no_truncate_diverged_follower",
       "commit_without_majority",
       "idempotent_duplicates_written",
+      "repair_without_rejoin",
   };
   return known;
 }

@@ -299,6 +299,7 @@ io::Task<io::Result<void>> PartitionManager::open_replica(storage::TopicPartitio
   options.raft.test_only_keep_diverged_entries =
       config_.planted_bug == "no_truncate_diverged_follower";
   options.raft.test_only_commit_without_majority = config_.planted_bug == "commit_without_majority";
+  options.test_only_repair_without_rejoin = config_.planted_bug == "repair_without_rejoin";
 #endif
   raft::Configuration bootstrap;
   bootstrap.voters = std::move(replicas);

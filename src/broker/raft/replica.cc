@@ -96,6 +96,7 @@ OffsetAndTerm Replica::log_end() const {
 }
 
 io::Task<io::Result<void>> Replica::mark_rejoining(OffsetAndTerm floor) {
+  if (options_.test_only_repair_without_rejoin) co_return io::ok();
   io::Result<std::optional<RejoinMarker>> marker =
       co_await read_rejoin_marker(env_.fs(), directory_);
   if (!marker) co_return std::move(marker).error();

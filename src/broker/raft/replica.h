@@ -70,6 +70,9 @@ struct ReplicaOptions {
   // still repairs what it finds).
   std::uint64_t* repairs_requested = nullptr;
   io::Condition* repair_requested = nullptr;
+  // Planted bug (simulation tests only): a replica that cut off a corrupt batch does not rejoin,
+  // so it votes on the log it has left.
+  bool test_only_repair_without_rejoin = false;
 };
 
 enum class Acks : std::uint8_t {
