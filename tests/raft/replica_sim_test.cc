@@ -325,10 +325,12 @@ TEST(RaftReplica, FollowersFollowTheLeadersLogStart) {
 
 // A configuration entry in the log wins over the bootstrap after a restart of every broker:
 // the group shrunk to two voters stays shrunk, and still commits.
-// A bit flips in a replica's synced log (latent media corruption) while it is down. Opening reads
-// the whole log, meets the corrupt batch, cuts the log there and rejoins: it neither votes nor
-// campaigns until a leader sent it everything that leader committed. Nothing acknowledged is lost
-// and the logs end identical. Odd seeds corrupt the leader's log, even ones a follower's.
+// A bit flips in a replica's synced log (latent media corruption), below its checkpointed high
+// watermark, while it is down. Opening meets the corrupt batch (recovery cuts it, and the log then
+// ends before the checkpoint), and the replica rejoins: it does not campaign, and votes only for
+// candidates as up to date as the log it lost, until a leader sent it everything it committed.
+// Nothing acknowledged is lost and the logs end identical. Odd seeds corrupt the leader's log, even
+// ones a follower's.
 TEST(RaftReplica, CorruptBatchIsCutAndRepairedFromThePeers) {
   for (std::uint64_t seed : seeds(900)) {
     const std::string where = rerun(seed);
@@ -339,6 +341,7 @@ TEST(RaftReplica, CorruptBatchIsCutAndRepairedFromThePeers) {
     cluster.start_stream(leader, stream, 2, 60, Duration::s(10));
     ASSERT_TRUE(cluster.wait_stream(stream, Duration::s(120))) << where;
     ASSERT_EQ(stream.acked.size(), 120u) << where;
+    cluster.world().run_for(Duration::s(6));  // a high watermark checkpoint (every 5 s) covers it
     const NodeId victim = seed % 2 == 1 ? leader : leader % kBrokers + 1;
     const std::string path = "data/topic-0/00000000000000000000.log";
     io::Result<std::vector<std::byte>> durable = cluster.node(victim).disk().durable_bytes(path);

@@ -182,6 +182,24 @@ TEST(RaftReplication, HeartbeatCommitsOnlyUpToKnownMatch) {
   EXPECT_EQ(std::get<HeartbeatResponse>(ready.to_send_now[0].body).last_offset, 4);
 }
 
+// The leader's match offset counts entries this follower acknowledged in the term; one beyond its
+// log means a restart lost synced entries (a corrupt batch cut off), and the answer says so.
+TEST(RaftReplication, FollowerSaysItLostEntriesTheLeaderCountsAsMatched) {
+  io::SeededRandom random(1);
+  RaftCore follower(node_config(2), restored_with_log({1, 1, 1, 1, 1}, 1, {1, 2, 3}), random);
+  auto lost = [&](Offset match) {
+    follower.step(Message{1, 2, 1, HeartbeatRequest{4, match}});
+    Ready ready = follower.take_ready();
+    const auto& response = std::get<HeartbeatResponse>(ready.to_send_now.at(0).body);
+    EXPECT_EQ(response.last_offset, 4);
+    follower.advance(ready);
+    return response.lost_entries;
+  };
+  EXPECT_FALSE(lost(4));
+  EXPECT_FALSE(lost(2));
+  EXPECT_TRUE(lost(7));
+}
+
 TEST(RaftReplication, StaleLeaderIsToldTheNewTerm) {
   io::SeededRandom random(1);
   RaftCore follower(node_config(2), restored_with_log({}, 5, {1, 2, 3}), random);
@@ -243,10 +261,10 @@ TEST(RaftReplication, RejoiningFollowerLowersItsMatchAndIsSentTheEntriesAgain) {
   RaftCore& leader = cluster.core(1);
   const Term term = leader.term();
   ASSERT_EQ(leader.progress(2)->match_offset(), 5);
-  // A stale (or reordered) heartbeat answer from a follower that is not rejoining changes nothing.
+  // A stale (or reordered) heartbeat answer that does not say entries were lost changes nothing.
   leader.step(Message{2, 1, term, HeartbeatResponse{2, false}});
   EXPECT_EQ(leader.progress(2)->match_offset(), 5);
-  // A rejoining follower that cut its log after offset 2 (a corrupt batch): resend from 3.
+  // A follower that cut its log after offset 2 (a corrupt batch): resend from 3.
   leader.step(Message{2, 1, term, HeartbeatResponse{2, true}});
   EXPECT_EQ(leader.progress(2)->match_offset(), 2);
   EXPECT_EQ(leader.progress(2)->next_offset(), 3);

@@ -268,9 +268,7 @@ bool RaftCore::in_lease() const {
          election_elapsed_ < config_.election_timeout_ticks;
 }
 
-bool RaftCore::promotable() const {
-  return !rejoining_ && configuration().is_voter(config_.self);
-}
+bool RaftCore::promotable() const { return !rejoining_ && configuration().is_voter(config_.self); }
 
 void RaftCore::reset_election_timeout() {
   const std::int32_t base = config_.election_timeout_ticks;

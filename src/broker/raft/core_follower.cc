@@ -120,8 +120,10 @@ void RaftCore::handle_heartbeat_request(const Message& message, const HeartbeatR
   // The leader learned match_offset from our acks in this term, so we hold those entries.
   const Offset known = std::min({request.commit_offset, request.match_offset, log_.last_offset()});
   set_commit_index(known);
-  send(Message{config_.self, message.from, term_,
-               HeartbeatResponse{log_.last_offset(), rejoining_}});
+  // The leader counts entries we acknowledged in this term, and a term never takes back what was
+  // acknowledged: a match beyond our log means a restart lost synced entries.
+  const bool lost = rejoining_ || request.match_offset > log_.last_offset();
+  send(Message{config_.self, message.from, term_, HeartbeatResponse{log_.last_offset(), lost}});
 }
 
 }  // namespace strand::raft

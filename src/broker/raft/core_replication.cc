@@ -92,9 +92,9 @@ void RaftCore::handle_heartbeat_response(const Message& message,
   if (it == progress_.end()) return;
   Progress& progress = it->second;
   mark_heard(progress);
-  if (response.rejoining && response.last_offset < progress.match_offset()) {
-    // It cut off entries it had acknowledged (a corrupt batch): send them again. A lower match
-    // only delays commits; the commit index never moves back.
+  if (response.lost_entries && response.last_offset < progress.match_offset()) {
+    // It lost entries it had acknowledged (a corrupt batch cut off): send them again. A lower
+    // match only delays commits; the commit index never moves back.
     progress.on_lost(std::max(response.last_offset, Offset{-1}));
   } else if (progress.stalled()) {
     progress.on_stall(std::max(response.last_offset, Offset{-1}));

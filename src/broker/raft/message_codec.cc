@@ -72,7 +72,7 @@ std::pair<wire::Body, flatbuffers::Offset<void>> encode_body(Builder& builder,
   }
   if (const auto* m = std::get_if<HeartbeatResponse>(&body)) {
     return {wire::Body::HeartbeatResponse,
-            wire::CreateHeartbeatResponse(builder, m->last_offset, m->rejoining).Union()};
+            wire::CreateHeartbeatResponse(builder, m->last_offset, m->lost_entries).Union()};
   }
   STRAND_ASSERT(std::holds_alternative<TimeoutNow>(body), "every message kind is encoded");
   return {wire::Body::TimeoutNow, wire::CreateTimeoutNow(builder).Union()};
@@ -129,7 +129,7 @@ io::Result<MessageBody> decode_body(const wire::Message& in) {
     }
     case wire::Body::HeartbeatResponse:
       return MessageBody{HeartbeatResponse{in.body_as_HeartbeatResponse()->last_offset(),
-                                           in.body_as_HeartbeatResponse()->rejoining()}};
+                                           in.body_as_HeartbeatResponse()->lost_entries()}};
     case wire::Body::TimeoutNow:
       return MessageBody{TimeoutNow{}};
     default:

@@ -185,23 +185,23 @@ io::Task<io::Result<void>> Replica::restore(Configuration bootstrap) {
   io::Result<std::optional<RejoinMarker>> rejoin =
       co_await read_rejoin_marker(env_.fs(), directory_);
   if (!rejoin) co_return std::move(rejoin).error();
-  // Recovery cut a corrupt batch (one with an intact batch after it), or the log ends before a
-  // checkpointed high watermark (entries below it were synced): entries this replica acknowledged
-  // may be gone. With other voters, rejoin; a sole voter goes on with what it has.
+  // The log ends before a checkpointed high watermark: entries below it were synced, so recovery
+  // cut a corrupt batch and entries this replica acknowledged are gone. (A cut above it looks
+  // like a torn tail, which a crash may leave in any sector order: not told apart.) With other
+  // voters, rejoin; a sole voter goes on with what it has. The replica then votes as the log it
+  // lost would have: that log ended at the checkpoint or at the last intact batch behind the cut,
+  // whichever is later.
   const Configuration& latest = configurations->back().configuration;
   const bool others = latest.voters.size() >= 2 || !latest.is_voter(options_.raft.self);
-  // The replica then votes as the log it lost would have: the end of that log is the last intact
-  // batch behind the cut, or the checkpointed high watermark, whichever is later.
   std::optional<OffsetAndTerm> lost;
-  if (const std::optional<storage::LostEnd>& end = log_->lost_end()) {
-    const Term term =
-        std::max<Term>(term_of(checkpointed_epochs, end->last_offset), end->leader_epoch);
-    lost = OffsetAndTerm{end->last_offset, term};
-  }
   const Offset committed_end = checkpointed->value_or(0) - 1;
   if (committed_end > last) {
-    const OffsetAndTerm end{committed_end, term_of(checkpointed_epochs, committed_end)};
-    lost = lost ? later_of(*lost, end) : end;
+    lost = OffsetAndTerm{committed_end, term_of(checkpointed_epochs, committed_end)};
+    if (const std::optional<storage::LostEnd>& end = log_->lost_end()) {
+      const Term term =
+          std::max<Term>(term_of(checkpointed_epochs, end->last_offset), end->leader_epoch);
+      lost = later_of(*lost, OffsetAndTerm{end->last_offset, term});
+    }
   }
   if (lost && others) {
     io::Result<void> marked = co_await mark_rejoining(later_of(*lost, log_end()));
@@ -565,6 +565,9 @@ io::Task<Offset> Replica::attach_entries(AppendRequest& append) {
   io::Result<std::vector<Entry>> entries =
       entries_from_batches(rest.first(kept), options_.raft.append_entries_max);
   if (!entries || entries->empty() || entries->front().meta.base_offset != from) {
+    // Our own log, read where an entry starts, gave no entry starting there: its bytes are damaged
+    // where the CRC does not look (baseOffset) or in a way only the entry decoding sees.
+    request_repair(from);
     co_return append.prev_offset;
   }
   // A leader never truncates its log, so while it leads in the same term the core's terms are

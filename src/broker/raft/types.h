@@ -128,9 +128,10 @@ struct HeartbeatRequest {
 // The follower's last offset, so the leader notices appends that were lost on the way.
 struct HeartbeatResponse {
   Offset last_offset = -1;
-  // The follower is rejoining (RaftCore::rejoining()): it may hold less than it once acknowledged,
-  // so a leader lowers its match offset to last_offset instead of ignoring it.
-  bool rejoining = false;
+  // The follower holds less than it acknowledged: it is rejoining (RaftCore::rejoining()), or the
+  // leader's match offset in the request lies beyond its log (a restart cut entries it had synced).
+  // The leader then lowers its match offset to last_offset instead of ignoring it.
+  bool lost_entries = false;
 };
 
 // Leadership transfer: the target campaigns at once, without pre-vote.

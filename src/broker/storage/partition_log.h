@@ -145,8 +145,8 @@ class PartitionLog {
   std::vector<SegmentSummary> segments() const;
   bool failed() const { return failed_; }
   bool opened_clean() const { return opened_clean_; }
-  // If opening cut off a corrupt batch of synced data, not a tear: the end of what was lost
-  // (Segment::lost_end()).
+  // If opening cut off a bad batch with intact batches behind it: the last of those
+  // (Segment::lost_end(); a torn crash can leave such a tail too).
   const std::optional<LostEnd>& lost_end() const { return lost_end_; }
   const std::string& directory() const { return directory_; }
 

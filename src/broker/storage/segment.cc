@@ -182,8 +182,8 @@ io::Task<io::Result<void>> Segment::scan_and_truncate(std::int64_t stop_offset) 
     // The writer keeps a segment dense (PartitionLog::write_group asserts it), and baseOffset is
     // outside the CRC: a batch that does not continue the segment is corrupt too.
     if (!batch || batch->base_offset() != next_offset_) {
-      // A crash leaves a prefix of what was written, so a whole bad batch with an intact one after
-      // it was not torn: the disk changed synced bytes.
+      // Whatever intact batches lie behind the cut: a crash may have torn unsynced sectors in any
+      // order, so they only bound what the log held (lost_end()).
       io::Result<std::optional<LostEnd>> lost =
           co_await last_intact_after(position + 1, file_bytes);
       if (!lost) co_return std::move(lost).error();
@@ -334,7 +334,8 @@ io::Task<io::Result<std::vector<std::byte>>> Segment::read(std::int64_t from_off
     if (!whole) break;
     io::Result<RecordBatchView> batch = RecordBatchView::parse(*whole, protocol::BatchOrigin::kLog);
     if (batch) {
-      const bool continues = expected_base < 0 ? batch->base_offset() <= from_offset
+      const bool continues = expected_base < 0 ? batch->base_offset() <= from_offset &&
+                                                     batch->last_offset() >= from_offset
                                                : batch->base_offset() == expected_base;
       if (!continues || batch->last_offset() >= next_offset_) {
         batch = io::Error{io::ErrorKind::kCorrupt,

@@ -27,7 +27,8 @@ enum class SegmentRecovery : std::uint8_t {
   kScan,        // possibly torn: validate every batch, truncate at the first bad one
 };
 
-// The last batch a recovery cut off behind a corrupt one: what the log held before the damage.
+// The last intact batch a recovery cut off behind a bad one. A crash tears unsynced sectors in any
+// order, so this is no proof of corruption: only an upper bound of what the log held.
 struct LostEnd {
   std::int64_t last_offset = -1;
   std::int32_t leader_epoch = -1;
@@ -87,8 +88,8 @@ class Segment {
   std::int64_t max_timestamp() const { return index_.max_timestamp(); }
   std::int64_t first_batch_timestamp() const { return first_batch_timestamp_; }
   bool empty() const { return size_bytes_ == 0; }
-  // If opening it cut off a batch that failed its checks with an intact batch after it (corruption
-  // of synced bytes, not a torn write): the last intact batch after the cut.
+  // If opening it cut off a bad batch with intact batches behind it: the last of those (torn
+  // unsynced sectors, or corrupted synced bytes: the caller tells them apart, see LostEnd).
   const std::optional<LostEnd>& lost_end() const { return lost_end_; }
   const SegmentIndex& index() const { return index_; }
 
