@@ -14,6 +14,11 @@ namespace {
 
 io::Error corrupt(const std::string& what) { return io::Error{io::ErrorKind::kCorrupt, what}; }
 
+// Whether `self` has other voters to take lost entries from again (a learner always does).
+bool has_peers(const Configuration& configuration, NodeId self) {
+  return configuration.voters.size() >= 2 || !configuration.is_voter(self);
+}
+
 constexpr int kOpenRepairsMax = 4;  // corrupt batches one open() cuts off before giving up
 
 OffsetAndTerm later_of(OffsetAndTerm a, OffsetAndTerm b) {
@@ -117,8 +122,7 @@ io::Task<io::Result<void>> Replica::mark_for_repair(Offset from, OffsetAndTerm f
 }
 
 bool Replica::may_repair() const {
-  const Configuration& configuration = core_->configuration();
-  return configuration.voters.size() >= 2 || !configuration.is_voter(options_.raft.self);
+  return has_peers(core_->configuration(), options_.raft.self);
 }
 
 void Replica::request_repair(Offset offset) {
@@ -192,7 +196,7 @@ io::Task<io::Result<void>> Replica::restore(Configuration bootstrap) {
   // lost would have: that log ended at the checkpoint or at the last intact batch behind the cut,
   // whichever is later.
   const Configuration& latest = configurations->back().configuration;
-  const bool others = latest.voters.size() >= 2 || !latest.is_voter(options_.raft.self);
+  const bool others = has_peers(latest, options_.raft.self);
   std::optional<OffsetAndTerm> lost;
   const Offset committed_end = checkpointed->value_or(0) - 1;
   if (committed_end > last) {

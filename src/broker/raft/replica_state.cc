@@ -183,6 +183,14 @@ io::Task<io::Result<std::optional<Offset>>> read_offset_file(io::FileSystem& fs,
   co_return std::optional<Offset>{offset};
 }
 
+// Removes `name` from `directory` and syncs the directory; fine if it is not there.
+io::Task<io::Result<void>> remove_durably(io::FileSystem& fs, std::string directory,
+                                          const char* name) {
+  io::Result<void> removed = co_await fs.remove(io::join_path(directory, name));
+  if (!removed && removed.error().kind != io::ErrorKind::kNotFound) co_return removed;
+  co_return co_await fs.sync_dir(directory);
+}
+
 }  // namespace
 
 io::Task<io::Result<void>> write_high_watermark(io::FileSystem& fs, std::string directory,
@@ -210,10 +218,7 @@ io::Task<io::Result<std::optional<Offset>>> read_repair_marker(io::FileSystem& f
 }
 
 io::Task<io::Result<void>> remove_repair_marker(io::FileSystem& fs, std::string directory) {
-  std::string path = io::join_path(directory, kRepairMarkerFileName);
-  io::Result<void> removed = co_await fs.remove(path);
-  if (!removed && removed.error().kind != io::ErrorKind::kNotFound) co_return removed;
-  co_return co_await fs.sync_dir(directory);
+  co_return co_await remove_durably(fs, std::move(directory), kRepairMarkerFileName);
 }
 
 io::Task<io::Result<void>> write_rejoin_marker(io::FileSystem& fs, std::string directory,
@@ -249,10 +254,7 @@ io::Task<io::Result<std::optional<RejoinMarker>>> read_rejoin_marker(io::FileSys
 }
 
 io::Task<io::Result<void>> remove_rejoin_marker(io::FileSystem& fs, std::string directory) {
-  std::string path = io::join_path(directory, kRejoinMarkerFileName);
-  io::Result<void> removed = co_await fs.remove(path);
-  if (!removed && removed.error().kind != io::ErrorKind::kNotFound) co_return removed;
-  co_return co_await fs.sync_dir(directory);
+  co_return co_await remove_durably(fs, std::move(directory), kRejoinMarkerFileName);
 }
 
 }  // namespace strand::raft
